@@ -1,0 +1,40 @@
+//! Signal reads and writes, and propagation through a short chain to an effect.
+
+use std::cell::Cell;
+use std::hint::black_box;
+use std::rc::Rc;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use stateloom_core::{effect, signal};
+
+fn signal_get_set(c: &mut Criterion) {
+    let mut group = c.benchmark_group("signal");
+    let s = signal(0_i64);
+    group.bench_function("get", |b| b.iter(|| black_box(s.get())));
+    let mut n = 0;
+    group.bench_function("set", |b| {
+        b.iter(|| {
+            n += 1;
+            s.set(black_box(n));
+        })
+    });
+    assert_eq!(s.get(), n, "the last write is visible");
+
+    let head = signal(0_i64);
+    let tail = stateloom_benches::chain(head, 10);
+    let seen = Rc::new(Cell::new(0));
+    let out = seen.clone();
+    let _effect = effect(move || out.set(tail.get()));
+    let mut v = 0;
+    group.bench_function("set_chain10_effect", |b| {
+        b.iter(|| {
+            v += 1;
+            head.set(black_box(v));
+        })
+    });
+    assert_eq!(seen.get(), v + 10, "the effect saw the last write");
+    group.finish();
+}
+
+criterion_group!(benches, signal_get_set);
+criterion_main!(benches);

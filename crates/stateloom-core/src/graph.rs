@@ -1,0 +1,201 @@
+//! The dependency graph: nodes, the links between them, and the algorithms that never call
+//! user code (linking, marking, ownership bookkeeping).
+//!
+//! Everything here runs while the runtime's graph is borrowed, so none of it may call a user
+//! closure, an equality function or a destructor of a user value. The steps that do call user
+//! code (recomputing, committing, running effects, disposing) live in `runtime` and re-borrow
+//! the graph between calls.
+
+mod link;
+mod node;
+mod propagate;
+
+pub(crate) use link::Links;
+pub(crate) use node::{Flags, Node, NodeKind, NodeOps};
+
+use std::collections::HashMap;
+
+use crate::arena::{Arena, NIL};
+
+/// A type-erased cleanup registered with [`on_cleanup`](crate::on_cleanup).
+pub(crate) type Cleanup = Box<dyn FnOnce()>;
+
+/// An effect waiting in the flush queue, with its creation sequence number for ordering.
+#[derive(Clone, Copy)]
+pub(crate) struct Queued {
+    pub(crate) seq: u32,
+    pub(crate) index: u32,
+    pub(crate) generation: u32,
+}
+
+/// All nodes and links of one thread's runtime, plus the scratch state of its algorithms.
+///
+/// # Invariants
+/// - A link's `dep` and `sub` are live nodes; a link sits in exactly one `subs` list and one
+///   `deps` list.
+/// - A computed or effect flagged `PENDING` or `DIRTY` has all its subscribers flagged
+///   `PENDING` or `DIRTY` too, so propagation may stop at a node it already marked.
+/// - An effect flagged `PENDING` or `DIRTY` is in `queue` or is running.
+pub(crate) struct Graph {
+    pub(crate) nodes: Arena<Node>,
+    pub(crate) links: Links,
+    /// Effects to run at the next flush, in the order they were reached.
+    pub(crate) queue: Vec<Queued>,
+    /// Whether `queue` is in creation order (checked while pushing, so sorting is rare).
+    pub(crate) queue_sorted: bool,
+    /// Signals written since the last commit, in write order.
+    pub(crate) dirty_signals: Vec<(u32, u32)>,
+    /// Explicit stack shared by the iterative walks; each walk pops only down to where it started.
+    pub(crate) scratch: Vec<u32>,
+    /// Cleanups registered on owners flagged `HAS_CLEANUPS`, keyed by node index.
+    pub(crate) cleanups: HashMap<u32, Vec<Cleanup>>,
+    /// Creation counter for effects: the flush runs effects in this order.
+    pub(crate) next_seq: u32,
+    /// Counter for per-run stamps on links (detects a dependency read twice in one run).
+    pub(crate) next_stamp: u32,
+}
+
+impl Graph {
+    pub(crate) fn new() -> Self {
+        Self {
+            nodes: Arena::new(),
+            links: Links::new(),
+            queue: Vec::new(),
+            queue_sorted: true,
+            dirty_signals: Vec::new(),
+            scratch: Vec::new(),
+            cleanups: HashMap::new(),
+            next_seq: 0,
+            next_stamp: 0,
+        }
+    }
+
+    /// Adds a node owned by `owner` (or by nobody when `owner` is `NIL`).
+    pub(crate) fn insert(&mut self, mut node: Node, owner: u32) -> (u32, u32) {
+        node.owner = owner;
+        if node.kind == NodeKind::Effect {
+            node.seq = self.next_seq;
+            self.next_seq = self.next_seq.wrapping_add(1);
+        }
+        let (index, generation) = self.nodes.insert(node);
+        if owner != NIL {
+            self.adopt(owner, index);
+        }
+        (index, generation)
+    }
+
+    /// Puts `child` at the head of `owner`'s children, so children are listed newest first.
+    fn adopt(&mut self, owner: u32, child: u32) {
+        let head = self.nodes.at(owner).first_child;
+        if head != NIL {
+            self.nodes.at_mut(head).prev_sibling = child;
+        }
+        let node = self.nodes.at_mut(child);
+        node.next_sibling = head;
+        node.prev_sibling = NIL;
+        self.nodes.at_mut(owner).first_child = child;
+    }
+
+    /// Removes `index` from its owner's list of children.
+    pub(crate) fn orphan(&mut self, index: u32) {
+        let node = self.nodes.at(index);
+        let (owner, prev, next) = (node.owner, node.prev_sibling, node.next_sibling);
+        if owner == NIL {
+            return;
+        }
+        if prev != NIL {
+            self.nodes.at_mut(prev).next_sibling = next;
+        } else {
+            self.nodes.at_mut(owner).first_child = next;
+        }
+        if next != NIL {
+            self.nodes.at_mut(next).prev_sibling = prev;
+        }
+        let node = self.nodes.at_mut(index);
+        node.owner = NIL;
+        node.prev_sibling = NIL;
+        node.next_sibling = NIL;
+    }
+
+    /// The nodes owned, directly or not, by `index`, children before their owners and newer
+    /// siblings before older ones: the order in which they are disposed. `index` itself is
+    /// last when `include_self` is set.
+    pub(crate) fn disposal_order(&mut self, index: u32, include_self: bool) -> Vec<u32> {
+        let mut preorder = Vec::new();
+        let base = self.scratch.len();
+        if include_self {
+            self.scratch.push(index);
+        } else {
+            self.push_children_oldest_last(index);
+        }
+        while self.scratch.len() > base {
+            let n = self.scratch.pop().expect("scratch underflow");
+            preorder.push(n);
+            self.push_children_oldest_last(n);
+        }
+        preorder.reverse();
+        preorder
+    }
+
+    /// Pushes the children of `index` so the oldest is popped first; reversing the resulting
+    /// pre-order then yields newest-first, children-first.
+    fn push_children_oldest_last(&mut self, index: u32) {
+        let mut child = self.nodes.at(index).first_child;
+        let start = self.scratch.len();
+        while child != NIL {
+            self.scratch.push(child);
+            child = self.nodes.at(child).next_sibling;
+        }
+        // The list is newest first; reverse that segment so the oldest sits on top.
+        self.scratch[start..].reverse();
+    }
+
+    /// Detaches `index` from every dependency and every subscriber and frees it, returning
+    /// its payload so the caller can drop it with the graph released.
+    pub(crate) fn free(&mut self, index: u32) -> Option<std::rc::Rc<dyn NodeOps>> {
+        self.orphan(index);
+        let mut link = self.nodes.at(index).deps;
+        while link != NIL {
+            link = self.unlink(link);
+        }
+        let mut link = self.nodes.at(index).subs;
+        while link != NIL {
+            let next = self.links.at(link).next_sub;
+            self.unlink(link);
+            link = next;
+        }
+        // Children that were not disposed (only possible while the owner runs) lose their owner.
+        let mut child = self.nodes.at(index).first_child;
+        while child != NIL {
+            let next = self.nodes.at(child).next_sibling;
+            let c = self.nodes.at_mut(child);
+            c.owner = NIL;
+            c.prev_sibling = NIL;
+            c.next_sibling = NIL;
+            child = next;
+        }
+        let mut node = self.nodes.remove(index);
+        node.payload.take()
+    }
+
+    /// Pushes an effect on the flush queue unless it is already there.
+    pub(crate) fn enqueue(&mut self, index: u32) {
+        let generation = self.nodes.generation(index).expect("queued effect is live");
+        let node = self.nodes.at_mut(index);
+        if node.flags.contains(Flags::QUEUED) {
+            return;
+        }
+        node.flags.insert(Flags::QUEUED);
+        let seq = node.seq;
+        if let Some(last) = self.queue.last() {
+            if last.seq > seq {
+                self.queue_sorted = false;
+            }
+        }
+        self.queue.push(Queued {
+            seq,
+            index,
+            generation,
+        });
+    }
+}

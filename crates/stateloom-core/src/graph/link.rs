@@ -1,0 +1,384 @@
+//! Dependency links: each link is one edge `dep -> sub` and sits in two intrusive doubly-linked
+//! lists at once, the dependency's subscribers and the subscriber's dependencies.
+
+use super::Graph;
+use crate::arena::NIL;
+
+/// One edge of the graph.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Link {
+    /// The source being read.
+    pub(crate) dep: u32,
+    /// The consumer reading it.
+    pub(crate) sub: u32,
+    pub(crate) prev_sub: u32,
+    pub(crate) next_sub: u32,
+    pub(crate) prev_dep: u32,
+    pub(crate) next_dep: u32,
+    /// The run stamp of the consumer run that last tracked this link.
+    pub(crate) stamp: u32,
+}
+
+/// Storage for links: a `Vec` with an intrusive LIFO free list threaded through `next_dep`,
+/// so a consumer that drops and re-creates links on every run reuses the same warm slots.
+///
+/// # Invariants
+/// `free` chains the vacant slots through `next_dep`; `len` counts the live links.
+pub(crate) struct Links {
+    slots: Vec<Link>,
+    free: u32,
+    len: u32,
+}
+
+impl Links {
+    pub(crate) const fn new() -> Self {
+        Self {
+            slots: Vec::new(),
+            free: NIL,
+            len: 0,
+        }
+    }
+
+    /// Number of live links.
+    pub(crate) fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    #[inline]
+    pub(crate) fn at(&self, id: u32) -> &Link {
+        &self.slots[id as usize]
+    }
+
+    #[inline]
+    pub(crate) fn at_mut(&mut self, id: u32) -> &mut Link {
+        &mut self.slots[id as usize]
+    }
+
+    fn alloc(&mut self, link: Link) -> u32 {
+        self.len += 1;
+        if self.free != NIL {
+            let id = self.free;
+            self.free = self.slots[id as usize].next_dep;
+            self.slots[id as usize] = link;
+            return id;
+        }
+        let id = u32::try_from(self.slots.len())
+            .ok()
+            .filter(|&i| i != NIL)
+            .expect("stateloom link storage is full (more than 4 billion links)");
+        self.slots.push(link);
+        id
+    }
+
+    fn release(&mut self, id: u32) {
+        let link = &mut self.slots[id as usize];
+        *link = Link {
+            dep: NIL,
+            sub: NIL,
+            prev_sub: NIL,
+            next_sub: NIL,
+            prev_dep: NIL,
+            next_dep: self.free,
+            stamp: 0,
+        };
+        self.free = id;
+        self.len -= 1;
+    }
+}
+
+impl Graph {
+    /// Records that `sub`, during the run stamped `stamp`, read `dep`.
+    ///
+    /// Tries, in order: the dependency just tracked (a repeated read), the next dependency of
+    /// the previous run (the usual case: reads happen in the same order every run), a link at
+    /// the tail of `dep`'s subscribers stamped with this run (a repeated read further back).
+    /// Only then does it create a link, placed right after the last tracked one.
+    #[inline]
+    pub(crate) fn link(&mut self, dep: u32, sub: u32, stamp: u32) {
+        let prev_dep = self.nodes.at(sub).deps_tail;
+        if prev_dep != NIL && self.links.at(prev_dep).dep == dep {
+            return;
+        }
+        let next_dep = if prev_dep == NIL {
+            self.nodes.at(sub).deps
+        } else {
+            self.links.at(prev_dep).next_dep
+        };
+        if next_dep != NIL && self.links.at(next_dep).dep == dep {
+            self.links.at_mut(next_dep).stamp = stamp;
+            self.nodes.at_mut(sub).deps_tail = next_dep;
+            return;
+        }
+        let prev_sub = self.nodes.at(dep).subs_tail;
+        if prev_sub != NIL {
+            let l = self.links.at(prev_sub);
+            if l.stamp == stamp && l.sub == sub {
+                return;
+            }
+        }
+        self.insert_link(dep, sub, prev_dep, next_dep, prev_sub, stamp);
+    }
+
+    #[cold]
+    fn insert_link(
+        &mut self,
+        dep: u32,
+        sub: u32,
+        prev_dep: u32,
+        next_dep: u32,
+        prev_sub: u32,
+        stamp: u32,
+    ) {
+        let id = self.links.alloc(Link {
+            dep,
+            sub,
+            prev_sub,
+            next_sub: NIL,
+            prev_dep,
+            next_dep,
+            stamp,
+        });
+        if next_dep != NIL {
+            self.links.at_mut(next_dep).prev_dep = id;
+        }
+        if prev_dep != NIL {
+            self.links.at_mut(prev_dep).next_dep = id;
+        } else {
+            self.nodes.at_mut(sub).deps = id;
+        }
+        if prev_sub != NIL {
+            self.links.at_mut(prev_sub).next_sub = id;
+        } else {
+            self.nodes.at_mut(dep).subs = id;
+        }
+        self.nodes.at_mut(sub).deps_tail = id;
+        self.nodes.at_mut(dep).subs_tail = id;
+    }
+
+    /// Removes a link from both lists, frees it, and returns the next dependency of its
+    /// subscriber.
+    pub(crate) fn unlink(&mut self, id: u32) -> u32 {
+        let Link {
+            dep,
+            sub,
+            prev_sub,
+            next_sub,
+            prev_dep,
+            next_dep,
+            ..
+        } = *self.links.at(id);
+        if next_dep != NIL {
+            self.links.at_mut(next_dep).prev_dep = prev_dep;
+        }
+        if prev_dep != NIL {
+            self.links.at_mut(prev_dep).next_dep = next_dep;
+        } else {
+            self.nodes.at_mut(sub).deps = next_dep;
+        }
+        // While `sub` runs, `deps_tail` is its tracking cursor and may point anywhere in the
+        // list; keep it on a live link.
+        if self.nodes.at(sub).deps_tail == id {
+            self.nodes.at_mut(sub).deps_tail = prev_dep;
+        }
+        if next_sub != NIL {
+            self.links.at_mut(next_sub).prev_sub = prev_sub;
+        } else {
+            self.nodes.at_mut(dep).subs_tail = prev_sub;
+        }
+        if prev_sub != NIL {
+            self.links.at_mut(prev_sub).next_sub = next_sub;
+        } else {
+            self.nodes.at_mut(dep).subs = next_sub;
+        }
+        self.links.release(id);
+        next_dep
+    }
+
+    /// Ends the tracking of a run that finished: drops every dependency after the last one the
+    /// run tracked.
+    pub(crate) fn purge_untracked(&mut self, sub: u32) {
+        let tail = self.nodes.at(sub).deps_tail;
+        let mut link = if tail == NIL {
+            self.nodes.at(sub).deps
+        } else {
+            self.links.at(tail).next_dep
+        };
+        while link != NIL {
+            link = self.unlink(link);
+        }
+    }
+
+    /// Ends the tracking of a run that panicked: keeps the dependencies of the previous run that
+    /// this run did not reach, so the node still hears about everything it may depend on, and
+    /// restores `deps_tail` to the real end of the list.
+    pub(crate) fn keep_untracked(&mut self, sub: u32) {
+        let mut tail = self.nodes.at(sub).deps_tail;
+        if tail == NIL {
+            tail = self.nodes.at(sub).deps;
+        }
+        if tail == NIL {
+            return;
+        }
+        while self.links.at(tail).next_dep != NIL {
+            tail = self.links.at(tail).next_dep;
+        }
+        self.nodes.at_mut(sub).deps_tail = tail;
+    }
+
+    /// Whether `link` was tracked by the current run of `sub` (it sits at or before the cursor).
+    pub(crate) fn is_tracked(&self, link: u32, sub: u32) -> bool {
+        let tail = self.nodes.at(sub).deps_tail;
+        let mut l = tail;
+        while l != NIL {
+            if l == link {
+                return true;
+            }
+            l = self.links.at(l).prev_dep;
+        }
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::panic::Location;
+
+    use super::*;
+    use crate::graph::{Flags, Node, NodeKind};
+
+    fn node(graph: &mut Graph, kind: NodeKind) -> u32 {
+        graph
+            .insert(Node::new(kind, Flags::default(), None, Location::caller()), NIL)
+            .0
+    }
+
+    fn deps(graph: &Graph, sub: u32) -> Vec<u32> {
+        let mut out = Vec::new();
+        let mut l = graph.nodes.at(sub).deps;
+        while l != NIL {
+            let link = graph.links.at(l);
+            assert_eq!(link.sub, sub);
+            if link.next_dep != NIL {
+                assert_eq!(graph.links.at(link.next_dep).prev_dep, l, "broken back pointer");
+            } else {
+                assert_eq!(graph.nodes.at(sub).deps_tail, l, "tail is the last link");
+            }
+            out.push(link.dep);
+            l = link.next_dep;
+        }
+        out
+    }
+
+    fn subs(graph: &Graph, dep: u32) -> Vec<u32> {
+        let mut out = Vec::new();
+        let mut l = graph.nodes.at(dep).subs;
+        while l != NIL {
+            let link = graph.links.at(l);
+            assert_eq!(link.dep, dep);
+            if link.next_sub != NIL {
+                assert_eq!(graph.links.at(link.next_sub).prev_sub, l, "broken back pointer");
+            } else {
+                assert_eq!(graph.nodes.at(dep).subs_tail, l, "tail is the last link");
+            }
+            out.push(link.sub);
+            l = link.next_sub;
+        }
+        out
+    }
+
+    /// Simulates one run of `sub` that reads `reads` in order.
+    fn run(graph: &mut Graph, sub: u32, reads: &[u32]) {
+        graph.next_stamp += 1;
+        let stamp = graph.next_stamp;
+        graph.nodes.at_mut(sub).deps_tail = NIL;
+        for &dep in reads {
+            graph.link(dep, sub, stamp);
+        }
+        graph.purge_untracked(sub);
+    }
+
+    #[test]
+    fn links_sit_in_both_lists_and_repeated_reads_link_once() {
+        let mut g = Graph::new();
+        let a = node(&mut g, NodeKind::Signal);
+        let b = node(&mut g, NodeKind::Signal);
+        let c = node(&mut g, NodeKind::Computed);
+        let e = node(&mut g, NodeKind::Effect);
+        run(&mut g, c, &[a, b, a, a, b]);
+        run(&mut g, e, &[a]);
+        assert_eq!(deps(&g, c), [a, b]);
+        assert_eq!(subs(&g, a), [c, e]);
+        assert_eq!(subs(&g, b), [c]);
+        assert_eq!(g.links.len(), 3);
+    }
+
+    #[test]
+    fn rerun_reuses_links_and_purges_stale_ones() {
+        let mut g = Graph::new();
+        let s: Vec<u32> = (0..4).map(|_| node(&mut g, NodeKind::Signal)).collect();
+        let c = node(&mut g, NodeKind::Computed);
+        run(&mut g, c, &[s[0], s[1], s[2]]);
+        let first = g.nodes.at(c).deps;
+        run(&mut g, c, &[s[0], s[1], s[2]]);
+        assert_eq!(g.nodes.at(c).deps, first, "same reads reuse the same links");
+        assert_eq!(g.links.len(), 3);
+        run(&mut g, c, &[s[0], s[3]]);
+        assert_eq!(deps(&g, c), [s[0], s[3]]);
+        assert!(subs(&g, s[1]).is_empty() && subs(&g, s[2]).is_empty());
+        assert_eq!(subs(&g, s[3]), [c]);
+        assert_eq!(g.links.len(), 2);
+        run(&mut g, c, &[s[3], s[2], s[0]]);
+        assert_eq!(deps(&g, c), [s[3], s[2], s[0]], "reordered reads keep their order");
+        assert_eq!(g.links.len(), 3);
+        run(&mut g, c, &[]);
+        assert!(deps(&g, c).is_empty());
+        assert_eq!(g.links.len(), 0);
+    }
+
+    #[test]
+    fn freed_links_are_recycled() {
+        let mut g = Graph::new();
+        let a = node(&mut g, NodeKind::Signal);
+        let b = node(&mut g, NodeKind::Signal);
+        let c = node(&mut g, NodeKind::Computed);
+        for i in 0..100 {
+            let dep = if i % 2 == 0 { a } else { b };
+            run(&mut g, c, &[dep]);
+        }
+        assert_eq!(g.links.len(), 1);
+        assert!(g.links.slots.len() <= 2, "a flipping dependency reuses slots");
+    }
+
+    #[test]
+    fn unlinking_the_cursor_keeps_it_on_a_live_link() {
+        let mut g = Graph::new();
+        let a = node(&mut g, NodeKind::Signal);
+        let b = node(&mut g, NodeKind::Signal);
+        let c = node(&mut g, NodeKind::Computed);
+        run(&mut g, c, &[a, b]);
+        let first = g.nodes.at(c).deps;
+        let second = g.links.at(first).next_dep;
+        g.nodes.at_mut(c).deps_tail = first; // mid-run: only `a` tracked so far
+        assert!(g.is_tracked(first, c));
+        assert!(!g.is_tracked(second, c));
+        g.unlink(first);
+        assert_eq!(g.nodes.at(c).deps_tail, NIL);
+        g.keep_untracked(c);
+        assert_eq!(deps(&g, c), [b]);
+    }
+
+    #[test]
+    fn freeing_a_node_detaches_both_directions() {
+        let mut g = Graph::new();
+        let a = node(&mut g, NodeKind::Signal);
+        let c = node(&mut g, NodeKind::Computed);
+        let e = node(&mut g, NodeKind::Effect);
+        run(&mut g, c, &[a]);
+        run(&mut g, e, &[c, a]);
+        g.free(c);
+        assert_eq!(subs(&g, a), [e]);
+        assert_eq!(deps(&g, e), [a]);
+        assert_eq!(g.links.len(), 1);
+        assert_eq!(g.nodes.len(), 2);
+    }
+}

@@ -1,0 +1,146 @@
+//! Graph nodes: their flags, kinds, list heads and the type-erased operations on their payloads.
+
+use std::any::Any;
+use std::panic::Location;
+use std::rc::Rc;
+
+use crate::arena::NIL;
+
+/// What a node is. Signals are sources, effects are consumers, computeds are both, roots only own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum NodeKind {
+    Signal,
+    Computed,
+    Effect,
+    Root,
+}
+
+impl NodeKind {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            NodeKind::Signal => "signal",
+            NodeKind::Computed => "computed",
+            NodeKind::Effect => "effect",
+            NodeKind::Root => "root",
+        }
+    }
+}
+
+/// Per-node state bits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Flags(u16);
+
+impl Flags {
+    /// Signal: written since its last commit. Computed or effect: a direct dependency changed,
+    /// so it must re-run without checking.
+    pub(crate) const DIRTY: Flags = Flags(1);
+    /// A dependency further up may have changed: check dependencies before re-running.
+    pub(crate) const PENDING: Flags = Flags(1 << 1);
+    /// Computed: its last run panicked or was interrupted, so the next read recomputes. Unlike
+    /// `DIRTY`, it does not stop propagation, because its subscribers were not marked.
+    pub(crate) const STALE: Flags = Flags(1 << 2);
+    /// The node's closure is on the stack.
+    pub(crate) const RUNNING: Flags = Flags(1 << 3);
+    /// Effect: in the flush queue.
+    pub(crate) const QUEUED: Flags = Flags(1 << 4);
+    /// Disposal was requested while the node was running; it happens when the run ends.
+    pub(crate) const DISPOSE_REQUESTED: Flags = Flags(1 << 5);
+    /// The node has cleanups registered in `Graph::cleanups`.
+    pub(crate) const HAS_CLEANUPS: Flags = Flags(1 << 6);
+    /// Signal: changed in place by `update`, so its next commit reports a change.
+    pub(crate) const FORCED: Flags = Flags(1 << 7);
+
+    #[inline]
+    pub(crate) fn contains(self, other: Flags) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    #[inline]
+    pub(crate) fn intersects(self, other: Flags) -> bool {
+        self.0 & other.0 != 0
+    }
+
+    #[inline]
+    pub(crate) fn insert(&mut self, other: Flags) {
+        self.0 |= other.0;
+    }
+
+    #[inline]
+    pub(crate) fn remove(&mut self, other: Flags) {
+        self.0 &= !other.0;
+    }
+}
+
+impl std::ops::BitOr for Flags {
+    type Output = Flags;
+    fn bitor(self, rhs: Flags) -> Flags {
+        Flags(self.0 | rhs.0)
+    }
+}
+
+/// The operations the runtime performs on a node's typed payload without knowing its type.
+pub(crate) trait NodeOps {
+    /// The typed storage a handle downcasts to (`SignalData<T>` or `ComputedCell<T>`).
+    fn value(&self) -> &dyn Any;
+    /// Signal: moves a pending write into the current value; returns whether the value changed.
+    fn commit(&self) -> bool {
+        false
+    }
+    /// Computed: recomputes and returns whether the value changed. Effect: runs the closure.
+    fn update(&self) -> bool {
+        false
+    }
+}
+
+/// One node of the graph.
+///
+/// # Invariants
+/// `deps`..`deps_tail` and `subs`..`subs_tail` are the two ends of the node's dependency and
+/// subscriber lists (`NIL` when empty); while the node runs, `deps_tail` is instead the last
+/// dependency tracked by the current run.
+pub(crate) struct Node {
+    pub(crate) flags: Flags,
+    pub(crate) kind: NodeKind,
+    pub(crate) deps: u32,
+    pub(crate) deps_tail: u32,
+    pub(crate) subs: u32,
+    pub(crate) subs_tail: u32,
+    pub(crate) owner: u32,
+    pub(crate) first_child: u32,
+    pub(crate) prev_sibling: u32,
+    pub(crate) next_sibling: u32,
+    /// Effects: creation order, used to order the flush.
+    pub(crate) seq: u32,
+    pub(crate) payload: Option<Rc<dyn NodeOps>>,
+    /// Where the node was created, for error messages (debug builds only).
+    #[cfg(debug_assertions)]
+    pub(crate) origin: &'static Location<'static>,
+}
+
+impl Node {
+    pub(crate) fn new(
+        kind: NodeKind,
+        flags: Flags,
+        payload: Option<Rc<dyn NodeOps>>,
+        origin: &'static Location<'static>,
+    ) -> Self {
+        #[cfg(not(debug_assertions))]
+        let _ = origin;
+        Self {
+            flags,
+            kind,
+            deps: NIL,
+            deps_tail: NIL,
+            subs: NIL,
+            subs_tail: NIL,
+            owner: NIL,
+            first_child: NIL,
+            prev_sibling: NIL,
+            next_sibling: NIL,
+            seq: 0,
+            payload,
+            #[cfg(debug_assertions)]
+            origin,
+        }
+    }
+}

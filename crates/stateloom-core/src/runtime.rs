@@ -1,0 +1,395 @@
+//! The per-thread runtime: the graph behind a `RefCell`, the tracking context, and every step
+//! that calls user code (recomputing, committing, checking, running effects, disposing).
+//!
+//! The rule that keeps this sound and re-entrant: the graph is never borrowed while user code
+//! runs. Each step borrows it, copies out what it needs (indices, flags, an `Rc` to the
+//! payload), releases it, calls the user, and borrows again.
+
+mod check;
+mod dispose;
+mod flush;
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::panic::Location;
+use std::rc::Rc;
+
+use crate::arena::NIL;
+use crate::error::{Error, Origin};
+use crate::graph::{Flags, Graph, Node, NodeKind, NodeOps};
+
+/// A user function wrapped around every notification flush.
+pub(crate) type BatchHook = Rc<dyn Fn(&mut dyn FnMut())>;
+
+/// Nesting depth of consumer runs after which user closures run on a stack segment that is
+/// grown on demand, so a cold read of a very deep chain cannot overflow the thread's stack.
+const GROW_AFTER_DEPTH: u32 = 32;
+/// Space that must be left on the stack before a nested run starts on the current segment.
+const RED_ZONE: usize = 128 * 1024;
+/// Size of each newly allocated stack segment.
+const STACK_SEGMENT: usize = 2 * 1024 * 1024;
+
+/// A checked reference to a node: its slot, the slot's generation and (in debug builds) where
+/// the node was created.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct NodeRef {
+    pub(crate) index: u32,
+    pub(crate) generation: u32,
+    #[cfg(debug_assertions)]
+    origin: &'static Location<'static>,
+}
+
+impl NodeRef {
+    pub(crate) fn origin(&self) -> Origin {
+        #[cfg(debug_assertions)]
+        {
+            Origin::from_location(self.origin)
+        }
+        #[cfg(not(debug_assertions))]
+        {
+            Origin::from_location(Location::caller())
+        }
+    }
+}
+
+impl std::fmt::Debug for NodeRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "#{}v{}", self.index, self.generation)
+    }
+}
+
+/// The state of one thread's reactive world.
+pub(crate) struct Runtime {
+    pub(crate) graph: RefCell<Graph>,
+    /// The consumer whose reads are tracked, or `NIL`.
+    pub(crate) active: Cell<u32>,
+    /// The run stamp of `active`'s current run.
+    pub(crate) stamp: Cell<u32>,
+    /// The owner of nodes created now, or `NIL`.
+    pub(crate) owner: Cell<u32>,
+    /// Depth of nested batches; consumer runs count as batches too.
+    pub(crate) batch_depth: Cell<u32>,
+    pub(crate) flushing: Cell<bool>,
+    /// Depth of nested consumer runs (for growing the stack).
+    run_depth: Cell<u32>,
+    /// The cycle error a panicking `get` raised, for the `try_get` that catches the unwind.
+    pub(crate) cycle: Cell<Option<Error>>,
+    pub(crate) batch_hook: RefCell<Option<BatchHook>>,
+    /// Scopes entered with `run_in_scope`, innermost last.
+    pub(crate) scopes: RefCell<Vec<crate::scope::Scope>>,
+    pub(crate) in_scope: Cell<bool>,
+}
+
+thread_local! {
+    static RUNTIME: Runtime = Runtime::new();
+}
+
+/// Runs `f` with this thread's runtime.
+#[inline]
+pub(crate) fn with_runtime<R>(f: impl FnOnce(&Runtime) -> R) -> R {
+    RUNTIME.with(f)
+}
+
+/// Restores the tracking context when a run or an untracked section ends, even by panic.
+struct ContextGuard<'a> {
+    rt: &'a Runtime,
+    active: u32,
+    owner: u32,
+    stamp: u32,
+}
+
+impl Drop for ContextGuard<'_> {
+    fn drop(&mut self) {
+        self.rt.active.set(self.active);
+        self.rt.owner.set(self.owner);
+        self.rt.stamp.set(self.stamp);
+    }
+}
+
+impl Runtime {
+    fn new() -> Self {
+        Self {
+            graph: RefCell::new(Graph::new()),
+            active: Cell::new(NIL),
+            stamp: Cell::new(0),
+            owner: Cell::new(NIL),
+            batch_depth: Cell::new(0),
+            flushing: Cell::new(false),
+            run_depth: Cell::new(0),
+            cycle: Cell::new(None),
+            batch_hook: RefCell::new(None),
+            scopes: RefCell::new(Vec::new()),
+            in_scope: Cell::new(false),
+        }
+    }
+
+    /// Swaps in a tracking context and returns a guard that restores the previous one.
+    fn enter(&self, active: u32, owner: u32, stamp: u32) -> ContextGuard<'_> {
+        ContextGuard {
+            rt: self,
+            active: self.active.replace(active),
+            owner: self.owner.replace(owner),
+            stamp: self.stamp.replace(stamp),
+        }
+    }
+
+    /// Runs `f` without tracking reads (and without an owner when `detach` is set).
+    pub(crate) fn untracked<R>(&self, detach: bool, f: impl FnOnce() -> R) -> R {
+        let owner = if detach { NIL } else { self.owner.get() };
+        let _guard = self.enter(NIL, owner, self.stamp.get());
+        f()
+    }
+
+    /// Runs `f` with `owner` as the owner of new nodes, untracked.
+    pub(crate) fn with_owner<R>(&self, owner: u32, f: impl FnOnce() -> R) -> R {
+        let _guard = self.enter(NIL, owner, self.stamp.get());
+        f()
+    }
+
+    /// Creates a node owned by the current owner.
+    pub(crate) fn create(
+        &self,
+        kind: NodeKind,
+        flags: Flags,
+        payload: Option<Rc<dyn NodeOps>>,
+        origin: &'static Location<'static>,
+    ) -> NodeRef {
+        let owner = self.owner.get();
+        let (index, generation) = self
+            .graph
+            .borrow_mut()
+            .insert(Node::new(kind, flags, payload, origin), owner);
+        NodeRef {
+            index,
+            generation,
+            #[cfg(debug_assertions)]
+            origin,
+        }
+    }
+
+    /// The flags and payload of a live node, or `None` if it was disposed.
+    pub(crate) fn lookup(&self, node: NodeRef) -> Option<(Flags, Option<Rc<dyn NodeOps>>)> {
+        let graph = self.graph.borrow();
+        let n = graph.nodes.get(node.index, node.generation)?;
+        Some((n.flags, n.payload.clone()))
+    }
+
+    pub(crate) fn is_live(&self, node: NodeRef) -> bool {
+        self.graph
+            .borrow()
+            .nodes
+            .get(node.index, node.generation)
+            .is_some()
+    }
+
+    /// Brings a signal or computed up to date, tracks the read if `track` is set, and returns
+    /// its payload.
+    pub(crate) fn read(
+        &self,
+        node: NodeRef,
+        kind: NodeKind,
+        track: bool,
+    ) -> Result<Rc<dyn NodeOps>, Error> {
+        let Some((flags, Some(ops))) = self.lookup(node) else {
+            return Err(Error::Disposed {
+                kind: kind.name(),
+                origin: node.origin(),
+            });
+        };
+        match kind {
+            NodeKind::Signal if flags.contains(Flags::DIRTY) => {
+                self.commit_signal(node.index, &ops);
+                self.flush_if_idle();
+            }
+            NodeKind::Computed => {
+                if flags.contains(Flags::RUNNING) {
+                    return Err(Error::Cycle {
+                        origin: node.origin(),
+                    });
+                }
+                if flags.intersects(Flags::DIRTY | Flags::PENDING | Flags::STALE) {
+                    self.refresh(node.index, flags);
+                    self.flush_if_idle();
+                    if !self.is_live(node) {
+                        return Err(Error::Disposed {
+                            kind: kind.name(),
+                            origin: node.origin(),
+                        });
+                    }
+                }
+            }
+            _ => {}
+        }
+        if track {
+            let active = self.active.get();
+            if active != NIL {
+                self.graph
+                    .borrow_mut()
+                    .link(node.index, active, self.stamp.get());
+            }
+        }
+        Ok(ops)
+    }
+
+    /// Brings a computed up to date.
+    fn refresh(&self, index: u32, flags: Flags) {
+        if flags.intersects(Flags::DIRTY | Flags::STALE) || self.check_dirty(index) {
+            self.recompute(index);
+        } else {
+            self.graph
+                .borrow_mut()
+                .nodes
+                .at_mut(index)
+                .flags
+                .remove(Flags::PENDING);
+        }
+    }
+
+    /// Recomputes a computed and marks its subscribers if the value changed.
+    pub(crate) fn recompute(&self, index: u32) {
+        if self.run_consumer(index) {
+            self.graph.borrow_mut().mark_changed(index);
+        }
+    }
+
+    /// Moves a signal's pending write into its value and marks subscribers if it changed.
+    pub(crate) fn commit_signal(&self, index: u32, ops: &Rc<dyn NodeOps>) {
+        let forced = {
+            let mut graph = self.graph.borrow_mut();
+            let flags = &mut graph.nodes.at_mut(index).flags;
+            let forced = flags.contains(Flags::FORCED);
+            flags.remove(Flags::DIRTY | Flags::FORCED);
+            forced
+        };
+        let changed = ops.commit() | forced;
+        if changed {
+            self.graph.borrow_mut().mark_changed(index);
+        }
+    }
+
+    /// Records a write to a signal: it becomes `DIRTY` and everything downstream `PENDING`.
+    /// The write is committed at the end of the outermost batch, or by an earlier read.
+    pub(crate) fn signal_written(&self, index: u32, forced: bool) {
+        {
+            let mut graph = self.graph.borrow_mut();
+            let generation = graph.nodes.generation(index).expect("written signal is live");
+            let node = graph.nodes.at_mut(index);
+            if forced {
+                node.flags.insert(Flags::FORCED);
+            }
+            if !node.flags.contains(Flags::DIRTY) {
+                node.flags.insert(Flags::DIRTY);
+                let subs = node.subs;
+                graph.dirty_signals.push((index, generation));
+                if subs != NIL {
+                    graph.propagate(subs);
+                }
+            }
+        }
+        self.flush_if_idle();
+    }
+
+    /// Runs a computed's or effect's closure with tracking, disposing what its previous run
+    /// created first. Returns whether a computed's value changed.
+    pub(crate) fn run_consumer(&self, index: u32) -> bool {
+        self.dispose_owned(index);
+        let (ops, stamp) = {
+            let mut graph = self.graph.borrow_mut();
+            graph.next_stamp = graph.next_stamp.wrapping_add(1);
+            let stamp = graph.next_stamp;
+            let node = graph.nodes.at_mut(index);
+            node.flags.remove(Flags::DIRTY | Flags::PENDING | Flags::STALE);
+            node.flags.insert(Flags::RUNNING);
+            node.deps_tail = NIL;
+            (node.payload.clone().expect("consumer has a payload"), stamp)
+        };
+        let _context = self.enter(index, index, stamp);
+        let mut run = RunGuard {
+            rt: self,
+            index,
+            finished: false,
+        };
+        self.batch_depth.set(self.batch_depth.get() + 1);
+        let depth = self.run_depth.get() + 1;
+        self.run_depth.set(depth);
+        #[cfg(feature = "tracing")]
+        let _span = tracing::trace_span!("stateloom.run", node = index).entered();
+        let changed = if depth > GROW_AFTER_DEPTH {
+            stacker::maybe_grow(RED_ZONE, STACK_SEGMENT, || ops.update())
+        } else {
+            ops.update()
+        };
+        run.finished = true;
+        changed
+    }
+
+    /// Whether a flush has anything to do.
+    fn has_work(&self) -> bool {
+        let graph = self.graph.borrow();
+        !graph.queue.is_empty() || !graph.dirty_signals.is_empty()
+    }
+
+    /// Flushes if no batch, run or flush is in progress.
+    #[inline]
+    pub(crate) fn flush_if_idle(&self) {
+        if self.batch_depth.get() == 0 && !self.flushing.get() && self.has_work() {
+            self.flush_with_hook();
+        }
+    }
+
+    /// Looks up an override for `node` in the scopes entered with `run_in_scope`; only reads
+    /// made directly in the scope's closure see overrides, never reads from computeds or
+    /// effects, which are shared by every scope.
+    #[inline]
+    pub(crate) fn scope_override(&self, node: NodeRef) -> Option<Rc<dyn Any>> {
+        if !self.in_scope.get() || self.active.get() != NIL {
+            return None;
+        }
+        let scopes = self.scopes.borrow();
+        scopes.last().and_then(|scope| scope.lookup(node))
+    }
+}
+
+/// Ends a consumer run: restores flags and tracking, and on panic leaves the graph consistent.
+struct RunGuard<'a> {
+    rt: &'a Runtime,
+    index: u32,
+    finished: bool,
+}
+
+impl Drop for RunGuard<'_> {
+    fn drop(&mut self) {
+        let rt = self.rt;
+        rt.run_depth.set(rt.run_depth.get() - 1);
+        rt.batch_depth.set(rt.batch_depth.get() - 1);
+        let dispose = {
+            let mut graph = rt.graph.borrow_mut();
+            let node = graph.nodes.at_mut(self.index);
+            node.flags.remove(Flags::RUNNING);
+            let kind = node.kind;
+            let dispose = node.flags.contains(Flags::DISPOSE_REQUESTED);
+            if self.finished {
+                graph.purge_untracked(self.index);
+            } else {
+                graph.keep_untracked(self.index);
+                if kind == NodeKind::Computed {
+                    let node = graph.nodes.at_mut(self.index);
+                    node.flags.remove(Flags::DIRTY | Flags::PENDING);
+                    node.flags.insert(Flags::STALE);
+                    graph.mark_stale_downstream(self.index);
+                }
+            }
+            dispose
+        };
+        if dispose {
+            if self.finished {
+                rt.dispose_index(self.index, true);
+            } else {
+                // Already unwinding: a second panic from a cleanup would abort the process.
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    rt.dispose_index(self.index, true)
+                }));
+            }
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! The pull phase: deciding whether a `PENDING` consumer really has to re-run.
+
+use super::Runtime;
+use crate::arena::NIL;
+use crate::graph::{Flags, NodeKind};
+
+/// Truncates the scratch stack back to where a walk started, also when user code panics.
+struct ScratchGuard<'a> {
+    rt: &'a Runtime,
+    base: usize,
+}
+
+impl Drop for ScratchGuard<'_> {
+    fn drop(&mut self) {
+        self.rt.graph.borrow_mut().scratch.truncate(self.base);
+    }
+}
+
+/// What to do with one dependency during the walk.
+enum Step {
+    /// Commit a signal's pending write.
+    Commit,
+    /// Recompute a computed that is known to be out of date.
+    Recompute,
+    /// Walk into a computed that may be out of date.
+    Descend(u32),
+    /// The dependency is up to date.
+    Clean,
+}
+
+impl Runtime {
+    /// Returns whether `consumer` (flagged `PENDING`) must re-run because a dependency's value
+    /// changed, updating out-of-date dependencies on the way.
+    ///
+    /// A depth-first walk over dependencies with an explicit stack of links, so a chain of any
+    /// length is checked without recursion. Dependencies are brought up to date bottom-up; a
+    /// dependency whose recomputed value is equal to the old one does not make its subscriber
+    /// re-run, which is where equality cut-off happens. The walk stops at the first dependency
+    /// that changed.
+    pub(crate) fn check_dirty(&self, consumer: u32) -> bool {
+        let base = self.graph.borrow().scratch.len();
+        let _guard = ScratchGuard { rt: self, base };
+        let mut sub = consumer;
+        let mut link = self.graph.borrow().nodes.at(consumer).deps;
+        loop {
+            // Examine the dependency behind `link`, unless `sub` has no dependencies left.
+            let mut dirty = false;
+            if link != NIL {
+                let step = {
+                    let graph = self.graph.borrow();
+                    let dep = graph.links.at(link).dep;
+                    let node = graph.nodes.at(dep);
+                    match node.kind {
+                        NodeKind::Signal if node.flags.contains(Flags::DIRTY) => Step::Commit,
+                        NodeKind::Computed
+                            if node.flags.intersects(Flags::DIRTY | Flags::STALE) =>
+                        {
+                            Step::Recompute
+                        }
+                        NodeKind::Computed if node.flags.contains(Flags::PENDING) => {
+                            Step::Descend(dep)
+                        }
+                        _ => Step::Clean,
+                    }
+                };
+                match step {
+                    Step::Descend(dep) => {
+                        let mut graph = self.graph.borrow_mut();
+                        graph.scratch.push(link);
+                        sub = dep;
+                        link = graph.nodes.at(dep).deps;
+                        continue;
+                    }
+                    Step::Commit => self.commit_dep(link),
+                    Step::Recompute => {
+                        let dep = self.graph.borrow().links.at(link).dep;
+                        self.recompute(dep);
+                    }
+                    Step::Clean => {}
+                }
+                let graph = self.graph.borrow();
+                dirty = graph.nodes.at(sub).flags.contains(Flags::DIRTY);
+                if !dirty {
+                    link = graph.links.at(link).next_dep;
+                    if link != NIL {
+                        continue;
+                    }
+                }
+            }
+            // `sub` is settled: dirty, or every dependency checked clean. Climb.
+            loop {
+                let parent_link = {
+                    let mut graph = self.graph.borrow_mut();
+                    if graph.scratch.len() == base {
+                        return dirty;
+                    }
+                    let parent_link = graph.scratch.pop().expect("scratch underflow");
+                    if !dirty {
+                        graph.nodes.at_mut(sub).flags.remove(Flags::PENDING);
+                    }
+                    parent_link
+                };
+                if dirty {
+                    self.recompute(sub);
+                }
+                let graph = self.graph.borrow();
+                sub = graph.links.at(parent_link).sub;
+                dirty = graph.nodes.at(sub).flags.contains(Flags::DIRTY);
+                if dirty {
+                    continue;
+                }
+                link = graph.links.at(parent_link).next_dep;
+                if link != NIL {
+                    break;
+                }
+            }
+        }
+    }
+
+    fn commit_dep(&self, link: u32) {
+        let (dep, ops) = {
+            let graph = self.graph.borrow();
+            let dep = graph.links.at(link).dep;
+            (dep, graph.nodes.at(dep).payload.clone())
+        };
+        if let Some(ops) = ops {
+            self.commit_signal(dep, &ops);
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! Flushing: committing written signals and running scheduled effects in creation order.
+
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+
+use super::Runtime;
+use crate::error::{Error, Origin};
+use crate::graph::{Flags, NodeKind};
+
+/// Rounds after which a flush concludes that effects re-trigger each other forever.
+pub(crate) const MAX_FLUSH_ROUNDS: usize = 10_000;
+
+/// Clears the `flushing` flag however the flush ends.
+struct FlushGuard<'a>(&'a Runtime);
+
+impl Drop for FlushGuard<'_> {
+    fn drop(&mut self) {
+        self.0.flushing.set(false);
+    }
+}
+
+impl Runtime {
+    /// Flushes through the batch hook, if one is installed. A hook that returns without
+    /// calling the flush it was given gets it run afterwards, so no effect is ever lost.
+    pub(crate) fn flush_with_hook(&self) {
+        let hook = self.batch_hook.borrow().clone();
+        match hook {
+            Some(hook) => {
+                let mut ran = false;
+                hook(&mut || {
+                    ran = true;
+                    self.flush();
+                });
+                if !ran {
+                    self.flush();
+                }
+            }
+            None => self.flush(),
+        }
+    }
+
+    /// Runs rounds until nothing is scheduled: commit written signals, then run the queued
+    /// effects in creation order. Effects scheduled during a round run in the next one.
+    ///
+    /// A panicking effect does not stop the others: the first panic is re-raised at the end.
+    fn flush(&self) {
+        if self.flushing.replace(true) {
+            return;
+        }
+        let _guard = FlushGuard(self);
+        #[cfg(feature = "tracing")]
+        let _span = tracing::debug_span!("stateloom.flush").entered();
+        let mut first_panic = None;
+        let mut rounds = 0;
+        loop {
+            self.commit_written();
+            let mut batch = {
+                let mut graph = self.graph.borrow_mut();
+                if graph.queue.is_empty() {
+                    break;
+                }
+                if !graph.queue_sorted {
+                    graph.queue.sort_unstable_by_key(|q| q.seq);
+                }
+                graph.queue_sorted = true;
+                std::mem::take(&mut graph.queue)
+            };
+            rounds += 1;
+            if rounds > MAX_FLUSH_ROUNDS {
+                let origin = self.requeue(batch);
+                drop(_guard);
+                let error = Error::EffectLoop { rounds: MAX_FLUSH_ROUNDS, origin };
+                match first_panic {
+                    Some(payload) => resume_unwind(payload),
+                    None => panic!("{error}"),
+                }
+            }
+            for q in &batch {
+                let live = {
+                    let mut graph = self.graph.borrow_mut();
+                    match graph.nodes.get(q.index, q.generation) {
+                        Some(_) => {
+                            graph.nodes.at_mut(q.index).flags.remove(Flags::QUEUED);
+                            true
+                        }
+                        None => false,
+                    }
+                };
+                if !live {
+                    continue;
+                }
+                if let Err(payload) = catch_unwind(AssertUnwindSafe(|| self.run_effect(q.index)))
+                {
+                    first_panic.get_or_insert(payload);
+                }
+            }
+            // Hand the emptied buffer back so steady-state flushes do not allocate.
+            batch.clear();
+            let mut graph = self.graph.borrow_mut();
+            if graph.queue.is_empty() && graph.queue.capacity() < batch.capacity() {
+                graph.queue = batch;
+            }
+        }
+        drop(_guard);
+        if let Some(payload) = first_panic {
+            resume_unwind(payload);
+        }
+    }
+
+    /// Puts an unrun batch back at the front of the queue and returns the origin of the last
+    /// effect that ran before it.
+    fn requeue(&self, batch: Vec<crate::graph::Queued>) -> Origin {
+        let mut graph = self.graph.borrow_mut();
+        let rest = std::mem::replace(&mut graph.queue, batch);
+        graph.queue.extend(rest);
+        graph.queue_sorted = false;
+        let first = graph.queue.first().map(|q| q.index);
+        match first {
+            #[cfg(debug_assertions)]
+            Some(index) => Origin::from_location(graph.nodes.at(index).origin),
+            _ => Origin::here(),
+        }
+    }
+
+    /// Commits every signal written since the last commit, in write order.
+    fn commit_written(&self) {
+        loop {
+            let written = {
+                let mut graph = self.graph.borrow_mut();
+                if graph.dirty_signals.is_empty() {
+                    return;
+                }
+                std::mem::take(&mut graph.dirty_signals)
+            };
+            for (index, generation) in written {
+                let ops = {
+                    let graph = self.graph.borrow();
+                    match graph.nodes.get(index, generation) {
+                        Some(node) if node.flags.contains(Flags::DIRTY) => node.payload.clone(),
+                        _ => None,
+                    }
+                };
+                if let Some(ops) = ops {
+                    self.commit_signal(index, &ops);
+                }
+            }
+        }
+    }
+
+    /// Runs a dequeued effect if a dependency really changed.
+    fn run_effect(&self, index: u32) {
+        let flags = {
+            let graph = self.graph.borrow();
+            let node = graph.nodes.at(index);
+            debug_assert_eq!(node.kind, NodeKind::Effect, "only effects are queued");
+            node.flags
+        };
+        if flags.contains(Flags::RUNNING) {
+            return;
+        }
+        let run = flags.contains(Flags::DIRTY)
+            || (flags.contains(Flags::PENDING) && self.check_dirty(index));
+        if run {
+            self.run_consumer(index);
+        } else {
+            self.graph
+                .borrow_mut()
+                .nodes
+                .at_mut(index)
+                .flags
+                .remove(Flags::PENDING);
+        }
+    }
+}

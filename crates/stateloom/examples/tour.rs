@@ -1,0 +1,3 @@
+//! A guided walk through StateLoom, printing what happens at each step.
+
+fn main() {}
