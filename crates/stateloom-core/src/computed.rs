@@ -59,12 +59,13 @@ pub fn computed_with_equals<T: 'static>(
         equals,
         f,
     });
+    let location = Location::caller();
     let node = with_runtime(|rt| {
         rt.create(
             NodeKind::Computed,
             Flags::DIRTY,
             Some(data),
-            Location::caller(),
+            location,
         )
     });
     Computed {

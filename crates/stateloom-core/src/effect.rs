@@ -37,8 +37,9 @@ use crate::runtime::{NodeRef, with_runtime};
 #[track_caller]
 pub fn effect(f: impl FnMut() + 'static) -> Effect {
     let data = Rc::new(EffectData { f: RefCell::new(f) });
+    let location = Location::caller();
     with_runtime(|rt| {
-        let node = rt.create(NodeKind::Effect, Flags::DIRTY, Some(data), Location::caller());
+        let node = rt.create(NodeKind::Effect, Flags::DIRTY, Some(data), location);
         rt.run_consumer(node.index);
         rt.flush_if_idle();
         Effect { node }

@@ -126,28 +126,25 @@ impl Graph {
         if include_self {
             self.scratch.push(index);
         } else {
-            self.push_children_oldest_last(index);
+            self.push_children(index);
         }
         while self.scratch.len() > base {
             let n = self.scratch.pop().expect("scratch underflow");
             preorder.push(n);
-            self.push_children_oldest_last(n);
+            self.push_children(n);
         }
         preorder.reverse();
         preorder
     }
 
-    /// Pushes the children of `index` so the oldest is popped first; reversing the resulting
-    /// pre-order then yields newest-first, children-first.
-    fn push_children_oldest_last(&mut self, index: u32) {
+    /// Pushes the children of `index` in list order (newest first), so the oldest is popped
+    /// first; reversing the resulting pre-order then yields newest-first, children-first.
+    fn push_children(&mut self, index: u32) {
         let mut child = self.nodes.at(index).first_child;
-        let start = self.scratch.len();
         while child != NIL {
             self.scratch.push(child);
             child = self.nodes.at(child).next_sibling;
         }
-        // The list is newest first; reverse that segment so the oldest sits on top.
-        self.scratch[start..].reverse();
     }
 
     /// Detaches `index` from every dependency and every subscriber and frees it, returning

@@ -60,12 +60,13 @@ pub fn signal_with_equals<T: 'static>(value: T, equals: fn(&T, &T) -> bool) -> S
         pending: RefCell::new(None),
         equals,
     });
+    let location = Location::caller();
     let node = with_runtime(|rt| {
         rt.create(
             NodeKind::Signal,
             Flags::default(),
             Some(data),
-            Location::caller(),
+            location,
         )
     });
     Signal {

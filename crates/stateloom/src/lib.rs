@@ -17,6 +17,7 @@
 //! ```
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings))))]
+#![forbid(unsafe_code)]
 
 /// The reactive kernel: see [`stateloom_core`].
 #[cfg(feature = "core")]

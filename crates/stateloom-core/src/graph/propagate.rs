@@ -97,4 +97,32 @@ impl Graph {
             }
         }
     }
+
+    /// Unschedules an effect and leaves it clean. The computeds upstream that were only
+    /// waiting to be checked for it (`PENDING`/`DIRTY`) become `STALE`, so a later write is
+    /// not stopped at them and still reaches the effect.
+    pub(crate) fn abandon_effect(&mut self, index: u32) {
+        let node = self.nodes.at_mut(index);
+        node.flags
+            .remove(Flags::QUEUED | Flags::PENDING | Flags::DIRTY);
+        let base = self.scratch.len();
+        self.scratch.push(index);
+        while self.scratch.len() > base {
+            let n = self.scratch.pop().expect("scratch underflow");
+            let mut link = self.nodes.at(n).deps;
+            while link != NIL {
+                let l = *self.links.at(link);
+                let dep = self.nodes.at_mut(l.dep);
+                if dep.kind == NodeKind::Computed
+                    && !dep.flags.contains(Flags::RUNNING)
+                    && dep.flags.intersects(Flags::PENDING | Flags::DIRTY)
+                {
+                    dep.flags.remove(Flags::PENDING | Flags::DIRTY);
+                    dep.flags.insert(Flags::STALE);
+                    self.scratch.push(l.dep);
+                }
+                link = l.next_dep;
+            }
+        }
+    }
 }

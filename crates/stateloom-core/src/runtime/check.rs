@@ -1,5 +1,7 @@
 //! The pull phase: deciding whether a `PENDING` consumer really has to re-run.
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
 use super::Runtime;
 use crate::arena::NIL;
 use crate::graph::{Flags, NodeKind};
@@ -71,10 +73,10 @@ impl Runtime {
                         link = graph.nodes.at(dep).deps;
                         continue;
                     }
-                    Step::Commit => self.commit_dep(link),
-                    Step::Recompute => {
-                        let dep = self.graph.borrow().links.at(link).dep;
-                        self.recompute(dep);
+                    Step::Commit | Step::Recompute => {
+                        if !self.update_dep(link, matches!(step, Step::Commit)) {
+                            return true;
+                        }
                     }
                     Step::Clean => {}
                 }
@@ -100,8 +102,8 @@ impl Runtime {
                     }
                     parent_link
                 };
-                if dirty {
-                    self.recompute(sub);
+                if dirty && !self.guarded(|| self.recompute(sub)) {
+                    return true;
                 }
                 let graph = self.graph.borrow();
                 sub = graph.links.at(parent_link).sub;
@@ -117,14 +119,24 @@ impl Runtime {
         }
     }
 
-    fn commit_dep(&self, link: u32) {
+    /// Commits or recomputes the dependency behind `link`; returns `false` if user code panicked.
+    fn update_dep(&self, link: u32, commit: bool) -> bool {
         let (dep, ops) = {
             let graph = self.graph.borrow();
             let dep = graph.links.at(link).dep;
             (dep, graph.nodes.at(dep).payload.clone())
         };
-        if let Some(ops) = ops {
-            self.commit_signal(dep, &ops);
-        }
+        self.guarded(|| match ops {
+            Some(ops) if commit => self.commit_signal(dep, &ops),
+            _ => self.recompute(dep),
+        })
+    }
+
+    /// Runs a step of the check that calls user code. If it panics, the check gives up and
+    /// reports the consumer dirty: the consumer then re-runs and meets the panic in its own
+    /// read, where its code can handle it, and the nodes in between (now `STALE`) recompute
+    /// once on the way.
+    fn guarded(&self, step: impl FnOnce()) -> bool {
+        catch_unwind(AssertUnwindSafe(step)).is_ok()
     }
 }

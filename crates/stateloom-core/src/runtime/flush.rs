@@ -66,7 +66,7 @@ impl Runtime {
             };
             rounds += 1;
             if rounds > MAX_FLUSH_ROUNDS {
-                let origin = self.requeue(batch);
+                let origin = self.abandon(batch);
                 drop(_guard);
                 let error = Error::EffectLoop { rounds: MAX_FLUSH_ROUNDS, origin };
                 match first_panic {
@@ -106,19 +106,24 @@ impl Runtime {
         }
     }
 
-    /// Puts an unrun batch back at the front of the queue and returns the origin of the last
-    /// effect that ran before it.
-    fn requeue(&self, batch: Vec<crate::graph::Queued>) -> Origin {
+    /// Gives up on the effects of a flush that did not settle: they are unscheduled and left
+    /// clean (still subscribed, so the next change to what they read runs them again), and the
+    /// computeds they were waiting on become `STALE`. Returns the origin of one of them.
+    fn abandon(&self, batch: Vec<crate::graph::Queued>) -> Origin {
         let mut graph = self.graph.borrow_mut();
-        let rest = std::mem::replace(&mut graph.queue, batch);
-        graph.queue.extend(rest);
-        graph.queue_sorted = false;
-        let first = graph.queue.first().map(|q| q.index);
-        match first {
-            #[cfg(debug_assertions)]
-            Some(index) => Origin::from_location(graph.nodes.at(index).origin),
-            _ => Origin::here(),
+        let rest = std::mem::take(&mut graph.queue);
+        let mut origin = None;
+        for q in batch.into_iter().chain(rest) {
+            if graph.nodes.get(q.index, q.generation).is_some() {
+                graph.abandon_effect(q.index);
+                #[cfg(debug_assertions)]
+                {
+                    origin.get_or_insert(Origin::from_location(graph.nodes.at(q.index).origin));
+                }
+            }
         }
+        graph.queue_sorted = true;
+        origin.unwrap_or_else(Origin::here)
     }
 
     /// Commits every signal written since the last commit, in write order.
