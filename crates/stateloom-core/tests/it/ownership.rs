@@ -1,0 +1,133 @@
+//! Ownership: roots, effects and computeds own what they create; disposal order; cleanups.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use stateloom_core::{computed, create_root, effect, on_cleanup, runtime_stats, signal};
+
+use crate::Log;
+
+#[test]
+fn disposing_a_root_disposes_everything_created_under_it_children_first() {
+    let log = Log::default();
+    let before = runtime_stats();
+    let l = log.clone();
+    let (handles, root) = create_root(move || {
+        let s = signal(1);
+        let l2 = l.clone();
+        on_cleanup(move || l2.push("root cleanup (registered first)"));
+        let l2 = l.clone();
+        let e = effect(move || {
+            s.get();
+            let l3 = l2.clone();
+            effect(move || {
+                let l4 = l3.clone();
+                on_cleanup(move || l4.push("grandchild effect cleanup"));
+            });
+            let l3 = l2.clone();
+            on_cleanup(move || l3.push("child effect cleanup"));
+        });
+        let l2 = l.clone();
+        on_cleanup(move || l2.push("root cleanup (registered last)"));
+        (s, e)
+    });
+    assert!(runtime_stats().nodes > before.nodes);
+    root.dispose();
+    insta::assert_snapshot!(log.take(), @r"
+    grandchild effect cleanup
+    child effect cleanup
+    root cleanup (registered last)
+    root cleanup (registered first)
+    ");
+    let (s, e) = handles;
+    assert!(!s.is_alive() && !e.is_alive());
+    assert_eq!(runtime_stats(), before);
+}
+
+#[test]
+fn nodes_created_by_a_computed_are_disposed_when_it_recomputes() {
+    let source = signal(0);
+    let created = Rc::new(Cell::new(None));
+    let c = created.clone();
+    let derived = computed(move || {
+        let v = source.get();
+        let inner = signal(v * 100);
+        c.set(Some(inner));
+        inner.get()
+    });
+    assert_eq!(derived.get(), 0);
+    let first = created.get().expect("created");
+    source.set(1);
+    assert_eq!(derived.get(), 100);
+    assert!(!first.is_alive(), "the previous run's signal was disposed");
+    assert!(created.get().expect("created").is_alive());
+    derived.dispose();
+    assert!(!created.get().expect("created").is_alive());
+}
+
+#[test]
+fn a_create_dispose_loop_keeps_the_runtime_flat() {
+    let before = runtime_stats();
+    for round in 0..50 {
+        let ((), root) = create_root(|| {
+            let s = signal(round);
+            let c = computed(move || s.get() * 2);
+            effect(move || {
+                c.get();
+            });
+            let _sub = s.subscribe(|_| {});
+            s.set(round + 1);
+        });
+        root.dispose();
+        assert_eq!(runtime_stats(), before, "round {round}");
+    }
+}
+
+#[test]
+fn a_panicking_root_body_disposes_what_it_created() {
+    let before = runtime_stats();
+    let result = std::panic::catch_unwind(|| {
+        create_root(|| {
+            let s = signal(1);
+            effect(move || {
+                s.get();
+            });
+            panic!("setup failed");
+        })
+    });
+    assert!(result.is_err());
+    assert_eq!(runtime_stats(), before);
+}
+
+#[test]
+fn root_run_adds_owned_nodes_later() {
+    let ((), root) = create_root(|| ());
+    let s = root.run(|| signal(1));
+    let runs = Rc::new(Cell::new(0));
+    let r = runs.clone();
+    root.run(|| {
+        effect(move || {
+            s.get();
+            r.set(r.get() + 1);
+        })
+    });
+    s.set(2);
+    root.dispose();
+    assert!(!s.is_alive());
+    assert_eq!(runs.get(), 2);
+}
+
+#[test]
+fn cleanup_can_read_older_siblings_during_disposal() {
+    let log = Log::default();
+    let l = log.clone();
+    let ((), root) = create_root(move || {
+        let name = signal("ada");
+        effect(move || {
+            let l2 = l.clone();
+            on_cleanup(move || l2.push(format!("saying goodbye to {}", name.get_untracked())));
+        });
+    });
+    root.dispose();
+    insta::assert_snapshot!(log.take(), @"saying goodbye to ada");
+}
