@@ -126,7 +126,12 @@ impl<T> Arena<T> {
     /// If the slot is vacant.
     pub(crate) fn remove(&mut self, index: u32) -> T {
         let slot = &mut self.slots[index as usize];
-        let entry = std::mem::replace(&mut slot.entry, Entry::Vacant { next_free: self.free });
+        let entry = std::mem::replace(
+            &mut slot.entry,
+            Entry::Vacant {
+                next_free: self.free,
+            },
+        );
         match entry {
             Entry::Occupied(value) => {
                 slot.generation = slot.generation.wrapping_add(1);
@@ -168,7 +173,11 @@ mod tests {
         let (i, g) = arena.insert(10);
         assert_eq!(i, keys[3].0, "the most recently freed slot is reused first");
         assert_ne!(g, keys[3].1);
-        assert_eq!(arena.get(keys[3].0, keys[3].1), None, "old handle stays dead");
+        assert_eq!(
+            arena.get(keys[3].0, keys[3].1),
+            None,
+            "old handle stays dead"
+        );
         let (j, _) = arena.insert(11);
         assert_eq!(j, keys[1].0);
         let (k, _) = arena.insert(12);

@@ -9,7 +9,7 @@ use std::rc::Rc;
 
 use crate::error::{Error, Result};
 use crate::graph::{Flags, NodeKind, NodeOps};
-use crate::runtime::{NodeRef, with_runtime};
+use crate::runtime::{HandleMarker, NodeRef, with_runtime};
 use crate::subscribable::{Subscribable, Subscription, subscribe_to};
 
 /// Creates a computed value: `f` runs on the first read and again on a read after one of the
@@ -60,14 +60,7 @@ pub fn computed_with_equals<T: 'static>(
         f,
     });
     let location = Location::caller();
-    let node = with_runtime(|rt| {
-        rt.create(
-            NodeKind::Computed,
-            Flags::DIRTY,
-            Some(data),
-            location,
-        )
-    });
+    let node = with_runtime(|rt| rt.create(NodeKind::Computed, Flags::DIRTY, Some(data), location));
     Computed {
         node,
         _marker: PhantomData,
@@ -93,7 +86,7 @@ pub fn computed_with_equals<T: 'static>(
 /// ```
 pub struct Computed<T> {
     pub(crate) node: NodeRef,
-    _marker: PhantomData<(fn() -> T, *const ())>,
+    _marker: HandleMarker<T>,
 }
 
 /// The typed part of a computed's payload that handles downcast to (it does not name the

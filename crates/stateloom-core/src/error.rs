@@ -17,7 +17,9 @@ use std::panic::Location;
 #[non_exhaustive]
 pub enum Error {
     /// A handle was read after its node was disposed.
-    #[error("read of a disposed {kind} ({origin}); a node is disposed with its root, its owning effect or computed, or by `dispose`")]
+    #[error(
+        "read of a disposed {kind} ({origin}); a node is disposed with its root, its owning effect or computed, or by `dispose`"
+    )]
     Disposed {
         /// `"signal"` or `"computed"`.
         kind: &'static str,
@@ -31,7 +33,9 @@ pub enum Error {
         origin: Origin,
     },
     /// Effects kept re-triggering each other and the flush gave up.
-    #[error("effects did not settle after {rounds} flush rounds: an effect keeps writing a signal that re-triggers it (one of them: {origin}); the remaining effects stay scheduled")]
+    #[error(
+        "effects did not settle after {rounds} flush rounds: an effect keeps writing a signal that re-triggers it (one of them: {origin}); the remaining effects stay scheduled"
+    )]
     EffectLoop {
         /// How many rounds ran before the flush stopped.
         rounds: usize,

@@ -184,10 +184,8 @@ impl Graph {
         }
         node.flags.insert(Flags::QUEUED);
         let seq = node.seq;
-        if let Some(last) = self.queue.last() {
-            if last.seq > seq {
-                self.queue_sorted = false;
-            }
+        if self.queue.last().is_some_and(|last| last.seq > seq) {
+            self.queue_sorted = false;
         }
         self.queue.push(Queued {
             seq,

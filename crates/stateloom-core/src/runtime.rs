@@ -18,6 +18,10 @@ use crate::arena::NIL;
 use crate::error::{Error, Origin};
 use crate::graph::{Flags, Graph, Node, NodeKind, NodeOps};
 
+/// The marker inside typed handles: covariant in `T` without owning one, and neither `Send`
+/// nor `Sync`, because a handle only means something on the thread whose graph holds its node.
+pub(crate) type HandleMarker<T> = std::marker::PhantomData<(fn() -> T, *const ())>;
+
 /// A user function wrapped around every notification flush.
 pub(crate) type BatchHook = Rc<dyn Fn(&mut dyn FnMut())>;
 
@@ -272,7 +276,10 @@ impl Runtime {
     pub(crate) fn signal_written(&self, index: u32, forced: bool) {
         {
             let mut graph = self.graph.borrow_mut();
-            let generation = graph.nodes.generation(index).expect("written signal is live");
+            let generation = graph
+                .nodes
+                .generation(index)
+                .expect("written signal is live");
             let node = graph.nodes.at_mut(index);
             if forced {
                 node.flags.insert(Flags::FORCED);
@@ -298,7 +305,8 @@ impl Runtime {
             graph.next_stamp = graph.next_stamp.wrapping_add(1);
             let stamp = graph.next_stamp;
             let node = graph.nodes.at_mut(index);
-            node.flags.remove(Flags::DIRTY | Flags::PENDING | Flags::STALE);
+            node.flags
+                .remove(Flags::DIRTY | Flags::PENDING | Flags::STALE);
             node.flags.insert(Flags::RUNNING);
             node.deps_tail = NIL;
             (node.payload.clone().expect("consumer has a payload"), stamp)

@@ -128,7 +128,11 @@ impl Scope {
     /// assert_eq!(scope.get(s), 1);
     /// ```
     pub fn remove<T: 'static>(&self, signal: Signal<T>) -> bool {
-        self.inner.values.borrow_mut().remove(&signal.node).is_some()
+        self.inner
+            .values
+            .borrow_mut()
+            .remove(&signal.node)
+            .is_some()
     }
 
     /// Whether this scope holds no values of its own.

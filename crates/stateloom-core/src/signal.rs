@@ -9,7 +9,7 @@ use std::rc::Rc;
 
 use crate::error::Result;
 use crate::graph::{Flags, NodeKind, NodeOps};
-use crate::runtime::{NodeRef, with_runtime};
+use crate::runtime::{HandleMarker, NodeRef, with_runtime};
 use crate::subscribable::{Subscribable, Subscription, subscribe_to};
 
 /// Creates a signal holding `value`; writes of an equal value (by `PartialEq`) are ignored.
@@ -61,14 +61,8 @@ pub fn signal_with_equals<T: 'static>(value: T, equals: fn(&T, &T) -> bool) -> S
         equals,
     });
     let location = Location::caller();
-    let node = with_runtime(|rt| {
-        rt.create(
-            NodeKind::Signal,
-            Flags::default(),
-            Some(data),
-            location,
-        )
-    });
+    let node =
+        with_runtime(|rt| rt.create(NodeKind::Signal, Flags::default(), Some(data), location));
     Signal {
         node,
         _marker: PhantomData,
@@ -93,7 +87,7 @@ pub fn signal_with_equals<T: 'static>(value: T, equals: fn(&T, &T) -> bool) -> S
 /// ```
 pub struct Signal<T> {
     pub(crate) node: NodeRef,
-    _marker: PhantomData<(fn() -> T, *const ())>,
+    _marker: HandleMarker<T>,
 }
 
 /// A signal's storage: the current value, a write not yet committed, and the equality.
@@ -143,7 +137,10 @@ impl<T: 'static> Signal<T> {
             let ops = rt.read(self.node, NodeKind::Signal, track)?;
             let data = downcast::<T>(&ops);
             let value = data.value.try_borrow().unwrap_or_else(|_| {
-                panic!("a signal was read while `update` was changing it ({})", self.node.origin())
+                panic!(
+                    "a signal was read while `update` was changing it ({})",
+                    self.node.origin()
+                )
             });
             Ok(f(&value))
         })

@@ -248,7 +248,10 @@ mod tests {
 
     fn node(graph: &mut Graph, kind: NodeKind) -> u32 {
         graph
-            .insert(Node::new(kind, Flags::default(), None, Location::caller()), NIL)
+            .insert(
+                Node::new(kind, Flags::default(), None, Location::caller()),
+                NIL,
+            )
             .0
     }
 
@@ -259,7 +262,11 @@ mod tests {
             let link = graph.links.at(l);
             assert_eq!(link.sub, sub);
             if link.next_dep != NIL {
-                assert_eq!(graph.links.at(link.next_dep).prev_dep, l, "broken back pointer");
+                assert_eq!(
+                    graph.links.at(link.next_dep).prev_dep,
+                    l,
+                    "broken back pointer"
+                );
             } else {
                 assert_eq!(graph.nodes.at(sub).deps_tail, l, "tail is the last link");
             }
@@ -276,7 +283,11 @@ mod tests {
             let link = graph.links.at(l);
             assert_eq!(link.dep, dep);
             if link.next_sub != NIL {
-                assert_eq!(graph.links.at(link.next_sub).prev_sub, l, "broken back pointer");
+                assert_eq!(
+                    graph.links.at(link.next_sub).prev_sub,
+                    l,
+                    "broken back pointer"
+                );
             } else {
                 assert_eq!(graph.nodes.at(dep).subs_tail, l, "tail is the last link");
             }
@@ -328,7 +339,11 @@ mod tests {
         assert_eq!(subs(&g, s[3]), [c]);
         assert_eq!(g.links.len(), 2);
         run(&mut g, c, &[s[3], s[2], s[0]]);
-        assert_eq!(deps(&g, c), [s[3], s[2], s[0]], "reordered reads keep their order");
+        assert_eq!(
+            deps(&g, c),
+            [s[3], s[2], s[0]],
+            "reordered reads keep their order"
+        );
         assert_eq!(g.links.len(), 3);
         run(&mut g, c, &[]);
         assert!(deps(&g, c).is_empty());
@@ -346,7 +361,10 @@ mod tests {
             run(&mut g, c, &[dep]);
         }
         assert_eq!(g.links.len(), 1);
-        assert!(g.links.slots.len() <= 2, "a flipping dependency reuses slots");
+        assert!(
+            g.links.slots.len() <= 2,
+            "a flipping dependency reuses slots"
+        );
     }
 
     #[test]

@@ -68,7 +68,10 @@ impl Runtime {
             if rounds > MAX_FLUSH_ROUNDS {
                 let origin = self.abandon(batch);
                 drop(_guard);
-                let error = Error::EffectLoop { rounds: MAX_FLUSH_ROUNDS, origin };
+                let error = Error::EffectLoop {
+                    rounds: MAX_FLUSH_ROUNDS,
+                    origin,
+                };
                 match first_panic {
                     Some(payload) => resume_unwind(payload),
                     None => panic!("{error}"),
@@ -88,8 +91,7 @@ impl Runtime {
                 if !live {
                     continue;
                 }
-                if let Err(payload) = catch_unwind(AssertUnwindSafe(|| self.run_effect(q.index)))
-                {
+                if let Err(payload) = catch_unwind(AssertUnwindSafe(|| self.run_effect(q.index))) {
                     first_panic.get_or_insert(payload);
                 }
             }

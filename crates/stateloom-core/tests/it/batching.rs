@@ -4,9 +4,7 @@ use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 
-use stateloom_core::{
-    batch, clear_batch_hook, computed, effect, set_batch_hook, signal, untrack,
-};
+use stateloom_core::{batch, clear_batch_hook, computed, effect, set_batch_hook, signal, untrack};
 
 use crate::{Log, panic_message};
 

@@ -19,7 +19,10 @@ fn a_computed_reading_itself_is_a_cycle_error() {
     let message = err.to_string();
     assert!(message.starts_with("cycle detected"), "{message}");
     if cfg!(debug_assertions) {
-        assert!(message.contains("(created at crates/stateloom-core/tests/it/failures.rs:"), "{message}");
+        assert!(
+            message.contains("(created at crates/stateloom-core/tests/it/failures.rs:"),
+            "{message}"
+        );
     }
     let panic = catch_unwind(AssertUnwindSafe(|| c.get())).expect_err("get panics");
     assert!(panic_message(&*panic).starts_with("cycle detected"));
@@ -57,7 +60,9 @@ fn an_effect_loop_stops_with_a_clear_error() {
     );
     // The runtime is still usable for everything else, and touching the loop reports it again.
     let again = catch_unwind(AssertUnwindSafe(|| a.set(100)));
-    assert!(panic_message(&*again.expect_err("still a loop")).starts_with("effects did not settle"));
+    assert!(
+        panic_message(&*again.expect_err("still a loop")).starts_with("effects did not settle")
+    );
     let c = signal(1);
     let d = computed(move || c.get() * 2);
     c.set(2);
@@ -110,7 +115,10 @@ fn a_panicking_computed_leaves_the_graph_usable_and_connected() {
     fail.set(true);
     let panic = catch_unwind(AssertUnwindSafe(|| s.set(2))).expect_err("effect saw the panic");
     assert_eq!(panic_message(&*panic), "computed failed at 2");
-    assert!(catch_unwind(AssertUnwindSafe(|| mid.get())).is_err(), "still failing");
+    assert!(
+        catch_unwind(AssertUnwindSafe(|| mid.get())).is_err(),
+        "still failing"
+    );
     fail.set(false);
     // A later write still reaches the effect through the computeds that panicked.
     s.set(3);
@@ -158,12 +166,27 @@ fn disposed_handles_error_on_read_and_ignore_writes() {
     e.dispose();
     e.dispose();
     let err = s.try_get().expect_err("disposed");
-    assert!(matches!(err, Error::Disposed { kind: "signal", .. }), "{err:?}");
-    assert!(matches!(c.try_get(), Err(Error::Disposed { kind: "computed", .. })));
+    assert!(
+        matches!(err, Error::Disposed { kind: "signal", .. }),
+        "{err:?}"
+    );
+    assert!(matches!(
+        c.try_get(),
+        Err(Error::Disposed {
+            kind: "computed",
+            ..
+        })
+    ));
     let message = panic_message(&*catch_unwind(|| s.get()).expect_err("get panics"));
-    assert!(message.starts_with("read of a disposed signal"), "{message}");
+    assert!(
+        message.starts_with("read of a disposed signal"),
+        "{message}"
+    );
     if cfg!(debug_assertions) {
-        assert!(message.contains("(created at crates/stateloom-core/tests/it/failures.rs:"), "{message}");
+        assert!(
+            message.contains("(created at crates/stateloom-core/tests/it/failures.rs:"),
+            "{message}"
+        );
     }
     s.set(5); // a no-op
     s.update(|v| *v += 1); // a no-op

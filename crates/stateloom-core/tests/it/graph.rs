@@ -115,7 +115,11 @@ fn unreachable_computed_after_branch_switch_is_not_recomputed() {
     });
     let l = log.clone();
     effect(move || {
-        let v = if use_left.get() { left.get() } else { right.get() };
+        let v = if use_left.get() {
+            left.get()
+        } else {
+            right.get()
+        };
         l.push(format!("effect {v}"));
     });
     insta::assert_snapshot!(log.take(), @r"
@@ -128,7 +132,11 @@ fn unreachable_computed_after_branch_switch_is_not_recomputed() {
     effect 200
     ");
     left_src.set(7);
-    assert_eq!(log.take(), "", "left is no longer reachable from the effect");
+    assert_eq!(
+        log.take(),
+        "",
+        "left is no longer reachable from the effect"
+    );
     right_src.set(3);
     insta::assert_snapshot!(log.take(), @r"
     right
@@ -194,7 +202,11 @@ fn update_always_notifies_and_set_skips_equal_values() {
     assert_eq!(runs.get(), 2);
     assert_eq!(list.get(), [1, 2]);
     list.update(|_| {});
-    assert_eq!(runs.get(), 3, "an update cannot be compared, so it notifies");
+    assert_eq!(
+        runs.get(),
+        3,
+        "an update cannot be compared, so it notifies"
+    );
 }
 
 #[test]

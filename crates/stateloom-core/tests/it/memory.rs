@@ -31,7 +31,10 @@ fn disposing_a_root_of_100k_nodes_returns_counts_and_bytes_to_baseline() {
         root.dispose();
         (runtime_stats() == stats, live_bytes() - bytes)
     });
-    assert!(counts_equal, "node and link counts are back to the baseline");
+    assert!(
+        counts_equal,
+        "node and link counts are back to the baseline"
+    );
     assert_eq!(bytes, 0, "every byte allocated for the nodes was freed");
 }
 
@@ -59,7 +62,11 @@ fn bytes_per_signal_computed_effect_and_link() {
         let t = signal(2_i64);
         for _ in 0..n {
             // Captures `t` without reading it, so only the link differs from the next case.
-            computed(move || s.get() + if false { t.get() } else { 0 }).get();
+            computed(move || {
+                let _captured = &t;
+                s.get()
+            })
+            .get();
         }
     });
     let per_computed_two_sources = bytes_per(|n| {

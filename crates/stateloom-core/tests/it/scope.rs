@@ -17,7 +17,11 @@ fn scopes_isolate_values_and_forks_inherit() {
     let child = request_b.fork();
     child.set(visits, 4);
     assert_eq!((child.get(user), child.get(visits)), ("grace".into(), 4));
-    assert_eq!(request_b.get(visits), 3, "a fork does not write to its parent");
+    assert_eq!(
+        request_b.get(visits),
+        3,
+        "a fork does not write to its parent"
+    );
     assert_eq!(user.get(), "anonymous", "the signal itself is untouched");
 }
 
@@ -35,7 +39,10 @@ fn run_in_scope_overrides_direct_reads_but_never_shared_computeds() {
     scope.set(price, 99);
     let (direct, derived) = run_in_scope(&scope, || (price.get(), doubled.get()));
     assert_eq!(direct, 99);
-    assert_eq!(derived, 20, "computeds are shared and never see a scope's values");
+    assert_eq!(
+        derived, 20,
+        "computeds are shared and never see a scope's values"
+    );
     assert_eq!(doubled.get(), 20);
     assert_eq!(runs.get(), 1, "setting a scope value runs no effect");
     assert_eq!(price.get(), 10, "outside the scope, the signal's own value");
@@ -61,7 +68,10 @@ fn scope_snapshots_use_stable_keys_and_round_trip() {
     let client = Scope::new();
     let received: ScopeSnapshot = serde_json::from_str(&wire).expect("json");
     client
-        .hydrate(&received, &[("count", &count), ("name", &name), ("missing", &tags)])
+        .hydrate(
+            &received,
+            &[("count", &count), ("name", &name), ("missing", &tags)],
+        )
         .expect("hydrates");
     assert_eq!(client.get(count), 7);
     assert_eq!(client.get(name), "ada");
