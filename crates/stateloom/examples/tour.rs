@@ -1,3 +1,117 @@
 //! A guided walk through StateLoom, printing what happens at each step.
+//!
+//! Run it with `cargo run -p stateloom --example tour`.
+#![allow(clippy::print_stdout)] // printing is the point of a tour
 
-fn main() {}
+use std::cell::Cell;
+use std::rc::Rc;
+
+use stateloom::core::{
+    Scope, batch, computed, create_root, effect, on_cleanup, run_in_scope, runtime_stats, signal,
+    untrack,
+};
+
+fn heading(title: &str) {
+    println!("\n== {title}");
+}
+
+fn main() {
+    println!("StateLoom tour: every line below is printed by the code that makes it happen.");
+
+    let baseline = runtime_stats();
+    let ((), root) = create_root(|| {
+        heading("1. Signals, computeds and effects (stateloom-core)");
+        let price = signal(12.5_f64);
+        let quantity = signal(2_u32);
+        let total = computed(move || {
+            println!("   (computing total)");
+            price.get() * f64::from(quantity.get())
+        });
+        println!("created a price signal, a quantity signal and a total computed");
+        println!("nothing is computed until read; now reading total:");
+        let first = total.get();
+        println!("total = {first}");
+        println!("reading it again uses the cached value: {}", total.get());
+        effect(move || println!("   effect: total is now {:.2}", total.get()));
+
+        heading("2. Writes run effects before `set` returns");
+        println!("price.set(10.0)");
+        price.set(10.0);
+        println!("price.set(10.0) again: equal values change nothing");
+        price.set(10.0);
+
+        heading("3. Batches: many writes, one reaction, fresh reads inside");
+        batch(|| {
+            price.set(20.0);
+            quantity.set(3);
+            println!("inside the batch total already reads {}", total.get());
+        });
+        println!("a batch that puts values back where they were runs nothing:");
+        batch(|| {
+            quantity.set(4);
+            quantity.set(3);
+        });
+
+        heading("4. Equality cut-off: a computed that recomputes to the same value stops there");
+        let n = signal(2);
+        let parity = computed(move || n.get() % 2);
+        let changes = Rc::new(Cell::new(0));
+        let c = changes.clone();
+        effect(move || {
+            parity.get();
+            c.set(c.get() + 1);
+        });
+        n.set(4);
+        n.set(6);
+        n.set(7);
+        println!(
+            "n went 2 -> 4 -> 6 -> 7; the parity effect ran {} times (once at creation, once for 7)",
+            changes.get()
+        );
+
+        heading("5. Dynamic dependencies and untrack");
+        let show_details = signal(false);
+        let details = signal("v1");
+        let audit = signal(0);
+        effect(move || {
+            let extra = untrack(|| audit.get());
+            if show_details.get() {
+                println!("   effect: details = {} (audit {extra})", details.get());
+            } else {
+                println!("   effect: details hidden (audit {extra})");
+            }
+        });
+        println!("details.set(\"v2\") while hidden: no output, the effect does not read it");
+        details.set("v2");
+        println!("audit.set(1): untracked, no output");
+        audit.set(1);
+        show_details.set(true);
+
+        heading("6. Ownership: effects own what they create and clean up first");
+        let page = signal("home");
+        effect(move || {
+            let name = page.get();
+            println!("   page effect: mounting {name}");
+            on_cleanup(move || println!("   page effect: unmounting {name}"));
+        });
+        page.set("settings");
+
+        heading("7. Scopes isolate values per request (SSR)");
+        let user = signal("anonymous");
+        let request = Scope::new();
+        request.set(user, "ada");
+        run_in_scope(&request, || println!("inside the request scope user = {}", user.get()));
+        println!("outside it user = {}", user.get());
+    });
+
+    heading("8. Disposal returns every node");
+    println!("live nodes before disposing the root: {}", runtime_stats().nodes);
+    root.dispose();
+    println!(
+        "after: {} (baseline {}), links {}",
+        runtime_stats().nodes,
+        baseline.nodes,
+        runtime_stats().links
+    );
+    println!("\nMore crates (atoms, stores, ...) add their sections here as they land.");
+}
