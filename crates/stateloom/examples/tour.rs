@@ -100,12 +100,17 @@ fn main() {
         let user = signal("anonymous");
         let request = Scope::new();
         request.set(user, "ada");
-        run_in_scope(&request, || println!("inside the request scope user = {}", user.get()));
+        run_in_scope(&request, || {
+            println!("inside the request scope user = {}", user.get())
+        });
         println!("outside it user = {}", user.get());
     });
 
     heading("8. Disposal returns every node");
-    println!("live nodes before disposing the root: {}", runtime_stats().nodes);
+    println!(
+        "live nodes before disposing the root: {}",
+        runtime_stats().nodes
+    );
     root.dispose();
     println!(
         "after: {} (baseline {}), links {}",

@@ -4,6 +4,9 @@
 use super::Graph;
 use crate::arena::NIL;
 
+/// How many of a run's latest dependencies `link` searches before creating a link.
+const RECENT_READS: usize = 32;
+
 /// One edge of the graph.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Link {
@@ -116,7 +119,83 @@ impl Graph {
                 return;
             }
         }
+        if self.tracked_recently(dep, prev_dep) {
+            return;
+        }
+        if let Some(old) = self.untracked_soon(dep, next_dep) {
+            self.move_to_cursor(old, sub, prev_dep, next_dep, stamp);
+            return;
+        }
         self.insert_link(dep, sub, prev_dep, next_dep, prev_sub, stamp);
+    }
+
+    /// The previous run's link to `dep` among the next [`RECENT_READS`] untracked ones, if any:
+    /// reads that changed order reuse their old link rather than leave it to be reused by a
+    /// later read of the same dependency, which would track it twice.
+    #[cold]
+    fn untracked_soon(&self, dep: u32, next: u32) -> Option<u32> {
+        let mut link = next;
+        for _ in 0..RECENT_READS {
+            if link == NIL {
+                return None;
+            }
+            let l = self.links.at(link);
+            if l.dep == dep {
+                return Some(link);
+            }
+            link = l.next_dep;
+        }
+        None
+    }
+
+    /// Moves an untracked link of `sub` to the cursor (between `prev_dep` and `next_dep`); its
+    /// place among the dependency's subscribers does not change.
+    #[cold]
+    fn move_to_cursor(&mut self, id: u32, sub: u32, prev_dep: u32, next_dep: u32, stamp: u32) {
+        let (old_prev, old_next) = {
+            let l = self.links.at(id);
+            (l.prev_dep, l.next_dep)
+        };
+        // Take it out of the dependency list; it sits after `next_dep`, so `old_prev` is live.
+        self.links.at_mut(old_prev).next_dep = old_next;
+        if old_next != NIL {
+            self.links.at_mut(old_next).prev_dep = old_prev;
+        } else if self.nodes.at(sub).deps_tail == id {
+            self.nodes.at_mut(sub).deps_tail = old_prev;
+        }
+        // Put it back at the cursor.
+        let l = self.links.at_mut(id);
+        l.prev_dep = prev_dep;
+        l.next_dep = next_dep;
+        l.stamp = stamp;
+        self.links.at_mut(next_dep).prev_dep = id;
+        if prev_dep != NIL {
+            self.links.at_mut(prev_dep).next_dep = id;
+        } else {
+            self.nodes.at_mut(sub).deps = id;
+        }
+        self.nodes.at_mut(sub).deps_tail = id;
+    }
+
+    /// Whether `dep` is among the last [`RECENT_READS`] dependencies this run tracked (ending
+    /// at `tail`). Catches a repeated read separated from the first one by a nested run that
+    /// subscribed to `dep` too (a computed's first run, say), which the checks above miss.
+    /// Past that window a repeated read may get a second link: harmless, and reused in order
+    /// by later runs, so it does not grow.
+    #[cold]
+    fn tracked_recently(&self, dep: u32, tail: u32) -> bool {
+        let mut link = tail;
+        for _ in 0..RECENT_READS {
+            if link == NIL {
+                return false;
+            }
+            let l = self.links.at(link);
+            if l.dep == dep {
+                return true;
+            }
+            link = l.prev_dep;
+        }
+        false
     }
 
     #[cold]
@@ -348,6 +427,44 @@ mod tests {
         run(&mut g, c, &[]);
         assert!(deps(&g, c).is_empty());
         assert_eq!(g.links.len(), 0);
+    }
+
+    #[test]
+    fn a_repeated_read_after_a_nested_subscription_links_once() {
+        let mut g = Graph::new();
+        let s = node(&mut g, NodeKind::Signal);
+        let c = node(&mut g, NodeKind::Computed);
+        let e = node(&mut g, NodeKind::Effect);
+        g.next_stamp += 1;
+        let outer = g.next_stamp;
+        g.nodes.at_mut(e).deps_tail = NIL;
+        g.link(s, e, outer);
+        run(&mut g, c, &[s]); // a nested run subscribes `c` to `s`
+        g.link(c, e, outer);
+        g.link(s, e, outer);
+        g.purge_untracked(e);
+        assert_eq!(deps(&g, e), [s, c]);
+        assert_eq!(subs(&g, s), [e, c]);
+        assert_eq!(g.links.len(), 3);
+    }
+
+    #[test]
+    fn reordered_reads_never_track_a_dependency_twice() {
+        let mut g = Graph::new();
+        let a = node(&mut g, NodeKind::Signal);
+        let b = node(&mut g, NodeKind::Signal);
+        let c = node(&mut g, NodeKind::Computed);
+        run(&mut g, c, &[a, b]);
+        let links: Vec<u32> = vec![g.nodes.at(c).deps, g.nodes.at(c).deps_tail];
+        run(&mut g, c, &[b, a, b]);
+        assert_eq!(deps(&g, c), [b, a]);
+        assert_eq!(g.links.len(), 2);
+        let mut now = vec![g.nodes.at(c).deps, g.nodes.at(c).deps_tail];
+        now.reverse();
+        assert_eq!(now, links, "the old links moved instead of new ones being made");
+        run(&mut g, c, &[a, a, b, b, a]);
+        assert_eq!(deps(&g, c), [a, b]);
+        assert_eq!(g.links.len(), 2);
     }
 
     #[test]
