@@ -461,7 +461,10 @@ mod tests {
         assert_eq!(g.links.len(), 2);
         let mut now = vec![g.nodes.at(c).deps, g.nodes.at(c).deps_tail];
         now.reverse();
-        assert_eq!(now, links, "the old links moved instead of new ones being made");
+        assert_eq!(
+            now, links,
+            "the old links moved instead of new ones being made"
+        );
         run(&mut g, c, &[a, a, b, b, a]);
         assert_eq!(deps(&g, c), [a, b]);
         assert_eq!(g.links.len(), 2);
