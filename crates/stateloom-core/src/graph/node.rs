@@ -118,6 +118,18 @@ pub(crate) struct Node {
 }
 
 impl Node {
+    /// Where the node was created (only known in debug builds).
+    pub(crate) fn origin(&self) -> crate::error::Origin {
+        #[cfg(debug_assertions)]
+        {
+            crate::error::Origin::from_location(self.origin)
+        }
+        #[cfg(not(debug_assertions))]
+        {
+            crate::error::Origin::here()
+        }
+    }
+
     pub(crate) fn new(
         kind: NodeKind,
         flags: Flags,

@@ -118,10 +118,7 @@ impl Runtime {
         for q in batch.into_iter().chain(rest) {
             if graph.nodes.get(q.index, q.generation).is_some() {
                 graph.abandon_effect(q.index);
-                #[cfg(debug_assertions)]
-                {
-                    origin.get_or_insert(Origin::from_location(graph.nodes.at(q.index).origin));
-                }
+                origin.get_or_insert(graph.nodes.at(q.index).origin());
             }
         }
         graph.queue_sorted = true;
