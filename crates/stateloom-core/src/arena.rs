@@ -9,40 +9,33 @@ pub(crate) const NIL: u32 = u32::MAX;
 
 /// A slot arena that hands out `(index, generation)` pairs.
 ///
+/// Values sit in a flat `Vec<T>`, so internal access by index is one bounds check; a freed slot
+/// keeps a `T::default()` placeholder until it is reused. Generations live beside the values
+/// and are only compared at the API edge.
+///
 /// # Invariants
-/// - `free` is a chain of vacant slots linked through `Entry::Vacant::next_free`, ending in `NIL`.
-/// - `len` counts the occupied slots.
-/// - A slot's generation changes every time its value is removed, so an old generation never
-///   matches a value inserted later into the same slot.
+/// - `free` holds exactly the vacant slots; the most recently freed is last (reused first).
+/// - `generations[i]` is odd while slot `i` is occupied and even while it is vacant, and it
+///   changes on every insert and remove, so an old generation never matches a later value.
 pub(crate) struct Arena<T> {
-    slots: Vec<Slot<T>>,
-    free: u32,
-    len: u32,
+    slots: Vec<T>,
+    generations: Vec<u32>,
+    free: Vec<u32>,
 }
 
-struct Slot<T> {
-    generation: u32,
-    entry: Entry<T>,
-}
-
-enum Entry<T> {
-    Occupied(T),
-    Vacant { next_free: u32 },
-}
-
-impl<T> Arena<T> {
+impl<T: Default> Arena<T> {
     /// Creates an empty arena.
     pub(crate) const fn new() -> Self {
         Self {
             slots: Vec::new(),
-            free: NIL,
-            len: 0,
+            generations: Vec::new(),
+            free: Vec::new(),
         }
     }
 
     /// Number of occupied slots.
     pub(crate) fn len(&self) -> usize {
-        self.len as usize
+        self.slots.len() - self.free.len()
     }
 
     /// Stores `value` in a free slot (the most recently freed one first) and returns its
@@ -51,96 +44,71 @@ impl<T> Arena<T> {
     /// # Panics
     /// If the arena already holds `u32::MAX - 1` slots.
     pub(crate) fn insert(&mut self, value: T) -> (u32, u32) {
-        self.len += 1;
-        if self.free != NIL {
-            let index = self.free;
-            let slot = &mut self.slots[index as usize];
-            match slot.entry {
-                Entry::Vacant { next_free } => self.free = next_free,
-                Entry::Occupied(_) => unreachable!("free list points at an occupied slot"),
-            }
-            slot.entry = Entry::Occupied(value);
-            return (index, slot.generation);
+        if let Some(index) = self.free.pop() {
+            let i = index as usize;
+            self.slots[i] = value;
+            self.generations[i] = self.generations[i].wrapping_add(1);
+            return (index, self.generations[i]);
         }
         let index = u32::try_from(self.slots.len())
             .ok()
             .filter(|&i| i != NIL)
             .expect("stateloom arena is full (more than 4 billion live nodes)");
-        self.slots.push(Slot {
-            generation: 0,
-            entry: Entry::Occupied(value),
-        });
-        (index, 0)
+        self.slots.push(value);
+        self.generations.push(1);
+        (index, 1)
     }
 
     /// The value at `index` if the slot is occupied by the value of that `generation`.
+    #[inline]
     pub(crate) fn get(&self, index: u32, generation: u32) -> Option<&T> {
-        match self.slots.get(index as usize) {
-            Some(Slot {
-                generation: g,
-                entry: Entry::Occupied(value),
-            }) if *g == generation => Some(value),
+        match self.generations.get(index as usize) {
+            Some(&g) if g == generation => Some(&self.slots[index as usize]),
             _ => None,
         }
     }
 
     /// The generation of the live value at `index`, if the slot is occupied.
     pub(crate) fn generation(&self, index: u32) -> Option<u32> {
-        match self.slots.get(index as usize) {
-            Some(Slot {
-                generation,
-                entry: Entry::Occupied(_),
-            }) => Some(*generation),
-            _ => None,
-        }
+        self.generations
+            .get(index as usize)
+            .copied()
+            .filter(|g| g % 2 == 1)
     }
 
-    /// The value at an index the graph holds internally.
-    ///
-    /// # Panics
-    /// If the slot is vacant: internal indices never outlive their values.
+    /// The value at an index the graph holds internally (always a live one).
     #[inline]
     pub(crate) fn at(&self, index: u32) -> &T {
-        match &self.slots[index as usize].entry {
-            Entry::Occupied(value) => value,
-            Entry::Vacant { .. } => panic!("stateloom internal error: slot {index} is vacant"),
-        }
+        debug_assert!(
+            self.generations[index as usize] % 2 == 1,
+            "stateloom internal error: slot {index} is vacant"
+        );
+        &self.slots[index as usize]
     }
 
     /// Mutable access to the value at an index the graph holds internally.
-    ///
-    /// # Panics
-    /// If the slot is vacant.
     #[inline]
     pub(crate) fn at_mut(&mut self, index: u32) -> &mut T {
-        match &mut self.slots[index as usize].entry {
-            Entry::Occupied(value) => value,
-            Entry::Vacant { .. } => panic!("stateloom internal error: slot {index} is vacant"),
-        }
+        debug_assert!(
+            self.generations[index as usize] % 2 == 1,
+            "stateloom internal error: slot {index} is vacant"
+        );
+        &mut self.slots[index as usize]
     }
 
-    /// Removes the value at `index`, bumps the slot's generation and puts the slot on the
-    /// free list.
+    /// Removes the value at `index`, leaving a placeholder, and puts the slot on the free list.
     ///
     /// # Panics
     /// If the slot is vacant.
     pub(crate) fn remove(&mut self, index: u32) -> T {
-        let slot = &mut self.slots[index as usize];
-        let entry = std::mem::replace(
-            &mut slot.entry,
-            Entry::Vacant {
-                next_free: self.free,
-            },
+        let i = index as usize;
+        assert!(
+            self.generations[i] % 2 == 1,
+            "stateloom internal error: freeing vacant slot {index}"
         );
-        match entry {
-            Entry::Occupied(value) => {
-                slot.generation = slot.generation.wrapping_add(1);
-                self.free = index;
-                self.len -= 1;
-                value
-            }
-            Entry::Vacant { .. } => panic!("stateloom internal error: freeing vacant slot {index}"),
-        }
+        self.generations[i] = self.generations[i].wrapping_add(1);
+        self.free.push(index);
+        std::mem::take(&mut self.slots[i])
     }
 }
 
@@ -187,10 +155,10 @@ mod tests {
 
     #[test]
     #[should_panic(expected = "vacant")]
-    fn internal_access_to_a_vacant_slot_panics() {
+    fn freeing_a_vacant_slot_panics() {
         let mut arena = Arena::new();
         let (i, _) = arena.insert(1);
         arena.remove(i);
-        arena.at(i);
+        arena.remove(i);
     }
 }

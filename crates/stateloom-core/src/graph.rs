@@ -13,7 +13,7 @@ mod propagate;
 pub(crate) use link::Links;
 pub(crate) use node::{Flags, Node, NodeKind, NodeOps};
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use crate::arena::{Arena, NIL};
 
@@ -48,7 +48,7 @@ pub(crate) struct Graph {
     /// Explicit stack shared by the iterative walks; each walk pops only down to where it started.
     pub(crate) scratch: Vec<u32>,
     /// Cleanups registered on owners flagged `HAS_CLEANUPS`, keyed by node index.
-    pub(crate) cleanups: HashMap<u32, Vec<Cleanup>>,
+    pub(crate) cleanups: BTreeMap<u32, Vec<Cleanup>>,
     /// Creation counter for effects: the flush runs effects in this order.
     pub(crate) next_seq: u32,
     /// Counter for per-run stamps on links (detects a dependency read twice in one run).
@@ -56,7 +56,7 @@ pub(crate) struct Graph {
 }
 
 impl Graph {
-    pub(crate) fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         Self {
             nodes: Arena::new(),
             links: Links::new(),
@@ -64,7 +64,7 @@ impl Graph {
             queue_sorted: true,
             dirty_signals: Vec::new(),
             scratch: Vec::new(),
-            cleanups: HashMap::new(),
+            cleanups: BTreeMap::new(),
             next_seq: 0,
             next_stamp: 0,
         }

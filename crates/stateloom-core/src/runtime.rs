@@ -85,7 +85,7 @@ pub(crate) struct Runtime {
 }
 
 thread_local! {
-    static RUNTIME: Runtime = Runtime::new();
+    static RUNTIME: Runtime = const { Runtime::new() };
 }
 
 /// Runs `f` with this thread's runtime.
@@ -111,7 +111,7 @@ impl Drop for ContextGuard<'_> {
 }
 
 impl Runtime {
-    fn new() -> Self {
+    const fn new() -> Self {
         Self {
             graph: RefCell::new(Graph::new()),
             active: Cell::new(NIL),
@@ -188,49 +188,72 @@ impl Runtime {
 
     /// Brings a signal or computed up to date, tracks the read if `track` is set, and returns
     /// its payload.
+    #[inline]
     pub(crate) fn read(
         &self,
         node: NodeRef,
         kind: NodeKind,
         track: bool,
     ) -> Result<Rc<dyn NodeOps>, Error> {
-        let Some((flags, Some(ops))) = self.lookup(node) else {
+        // Fast path: the node is up to date; one borrow to check, track and take the payload.
+        let flags = {
+            let mut graph = self.graph.borrow_mut();
+            let Some(n) = graph.nodes.get(node.index, node.generation) else {
+                return Err(Error::Disposed {
+                    kind: kind.name(),
+                    origin: node.origin(),
+                });
+            };
+            let flags = n.flags;
+            let stale = match kind {
+                NodeKind::Signal => flags.contains(Flags::DIRTY),
+                _ => flags.intersects(Flags::DIRTY | Flags::PENDING | Flags::STALE | Flags::RUNNING),
+            };
+            if !stale {
+                let ops = n.payload.clone().expect("readable nodes have a payload");
+                let active = self.active.get();
+                if track && active != NIL {
+                    graph.link(node.index, active, self.stamp.get());
+                }
+                return Ok(ops);
+            }
+            flags
+        };
+        self.read_slow(node, kind, track, flags)
+    }
+
+    #[cold]
+    fn read_slow(
+        &self,
+        node: NodeRef,
+        kind: NodeKind,
+        track: bool,
+        flags: Flags,
+    ) -> Result<Rc<dyn NodeOps>, Error> {
+        if kind == NodeKind::Signal {
+            let ops = self.lookup(node).and_then(|(_, ops)| ops).expect("live signal");
+            self.commit_signal(node.index, &ops);
+            self.flush_if_idle();
+        } else {
+            if flags.contains(Flags::RUNNING) {
+                return Err(Error::Cycle {
+                    origin: node.origin(),
+                });
+            }
+            self.refresh(node.index, flags);
+            self.flush_if_idle();
+        }
+        let Some((_, Some(ops))) = self.lookup(node) else {
             return Err(Error::Disposed {
                 kind: kind.name(),
                 origin: node.origin(),
             });
         };
-        match kind {
-            NodeKind::Signal if flags.contains(Flags::DIRTY) => {
-                self.commit_signal(node.index, &ops);
-                self.flush_if_idle();
-            }
-            NodeKind::Computed => {
-                if flags.contains(Flags::RUNNING) {
-                    return Err(Error::Cycle {
-                        origin: node.origin(),
-                    });
-                }
-                if flags.intersects(Flags::DIRTY | Flags::PENDING | Flags::STALE) {
-                    self.refresh(node.index, flags);
-                    self.flush_if_idle();
-                    if !self.is_live(node) {
-                        return Err(Error::Disposed {
-                            kind: kind.name(),
-                            origin: node.origin(),
-                        });
-                    }
-                }
-            }
-            _ => {}
-        }
-        if track {
-            let active = self.active.get();
-            if active != NIL {
-                self.graph
-                    .borrow_mut()
-                    .link(node.index, active, self.stamp.get());
-            }
+        let active = self.active.get();
+        if track && active != NIL {
+            self.graph
+                .borrow_mut()
+                .link(node.index, active, self.stamp.get());
         }
         Ok(ops)
     }
@@ -271,6 +294,18 @@ impl Runtime {
         }
     }
 
+    /// Whether no batch, run or flush is in progress.
+    #[inline]
+    pub(crate) fn is_idle(&self) -> bool {
+        self.batch_depth.get() == 0 && !self.flushing.get()
+    }
+
+    /// Records a write that was committed at once: marks the subscribers and flushes.
+    pub(crate) fn signal_changed(&self, index: u32) {
+        self.graph.borrow_mut().mark_changed(index);
+        self.flush_if_idle();
+    }
+
     /// Records a write to a signal: it becomes `DIRTY` and everything downstream `PENDING`.
     /// The write is committed at the end of the outermost batch, or by an earlier read.
     pub(crate) fn signal_written(&self, index: u32, forced: bool) {
@@ -299,27 +334,36 @@ impl Runtime {
     /// Runs a computed's or effect's closure with tracking, disposing what its previous run
     /// created first. Returns whether a computed's value changed.
     pub(crate) fn run_consumer(&self, index: u32) -> bool {
-        self.dispose_owned(index);
-        let (ops, stamp) = {
+        let (ops, stamp, has_owned) = {
             let mut graph = self.graph.borrow_mut();
             graph.next_stamp = graph.next_stamp.wrapping_add(1);
             let stamp = graph.next_stamp;
             let node = graph.nodes.at_mut(index);
-            node.flags
-                .remove(Flags::DIRTY | Flags::PENDING | Flags::STALE);
+            node.flags.remove(Flags::DIRTY | Flags::PENDING | Flags::STALE);
             node.flags.insert(Flags::RUNNING);
             node.deps_tail = NIL;
-            (node.payload.clone().expect("consumer has a payload"), stamp)
+            let has_owned = node.first_child != NIL || node.flags.contains(Flags::HAS_CLEANUPS);
+            let ops = node.payload.clone().expect("consumer has a payload");
+            (ops, stamp, has_owned)
         };
-        let _context = self.enter(index, index, stamp);
+        let depth = self.run_depth.get() + 1;
         let mut run = RunGuard {
             rt: self,
             index,
             finished: false,
+            active: self.active.replace(index),
+            owner: self.owner.replace(index),
+            stamp: self.stamp.replace(stamp),
         };
         self.batch_depth.set(self.batch_depth.get() + 1);
-        let depth = self.run_depth.get() + 1;
         self.run_depth.set(depth);
+        if has_owned {
+            // What the previous run created goes first, untracked: inner cleanups run before
+            // outer ones.
+            self.active.set(NIL);
+            self.dispose_owned(index);
+            self.active.set(index);
+        }
         #[cfg(feature = "tracing")]
         let _span = tracing::trace_span!("stateloom.run", node = index).entered();
         let changed = if depth > GROW_AFTER_DEPTH {
@@ -340,7 +384,7 @@ impl Runtime {
     /// Flushes if no batch, run or flush is in progress.
     #[inline]
     pub(crate) fn flush_if_idle(&self) {
-        if self.batch_depth.get() == 0 && !self.flushing.get() && self.has_work() {
+        if self.is_idle() && self.has_work() {
             self.flush_with_hook();
         }
     }
@@ -363,11 +407,17 @@ struct RunGuard<'a> {
     rt: &'a Runtime,
     index: u32,
     finished: bool,
+    active: u32,
+    owner: u32,
+    stamp: u32,
 }
 
 impl Drop for RunGuard<'_> {
     fn drop(&mut self) {
         let rt = self.rt;
+        rt.active.set(self.active);
+        rt.owner.set(self.owner);
+        rt.stamp.set(self.stamp);
         rt.run_depth.set(rt.run_depth.get() - 1);
         rt.batch_depth.set(rt.batch_depth.get() - 1);
         let dispose = {

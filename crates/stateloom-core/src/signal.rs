@@ -224,10 +224,24 @@ impl<T: 'static> Signal<T> {
     /// ```
     pub fn try_set(&self, value: T) -> std::result::Result<(), T> {
         with_runtime(|rt| {
-            let Some((_, Some(ops))) = rt.lookup(self.node) else {
+            let Some((flags, Some(ops))) = rt.lookup(self.node) else {
                 return Err(value);
             };
             let data = downcast::<T>(&ops);
+            if !flags.contains(Flags::DIRTY) && rt.is_idle() {
+                // Outside any batch, run or flush the write commits at once: compare with the
+                // current value and replace it, skipping the pending slot.
+                if let Ok(mut current) = data.value.try_borrow_mut() {
+                    if (data.equals)(&current, &value) {
+                        return Ok(());
+                    }
+                    let old = std::mem::replace(&mut *current, value);
+                    drop(current);
+                    drop(old);
+                    rt.signal_changed(self.node.index);
+                    return Ok(());
+                }
+            }
             let unchanged = match &*data.pending.borrow() {
                 Some(pending) => (data.equals)(pending, &value),
                 None => match data.value.try_borrow() {

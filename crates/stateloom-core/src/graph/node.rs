@@ -7,8 +7,11 @@ use std::rc::Rc;
 use crate::arena::NIL;
 
 /// What a node is. Signals are sources, effects are consumers, computeds are both, roots only own.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) enum NodeKind {
+    /// A vacant arena slot's placeholder.
+    #[default]
+    Vacant,
     Signal,
     Computed,
     Effect,
@@ -22,6 +25,7 @@ impl NodeKind {
             NodeKind::Computed => "computed",
             NodeKind::Effect => "effect",
             NodeKind::Root => "root",
+            NodeKind::Vacant => "vacant slot",
         }
     }
 }
@@ -115,6 +119,18 @@ pub(crate) struct Node {
     /// Where the node was created, for error messages (debug builds only).
     #[cfg(debug_assertions)]
     pub(crate) origin: &'static Location<'static>,
+}
+
+impl Default for Node {
+    /// The placeholder left in a vacant arena slot.
+    fn default() -> Self {
+        Self::new(
+            NodeKind::Vacant,
+            Flags::default(),
+            None,
+            Location::caller(),
+        )
+    }
 }
 
 impl Node {

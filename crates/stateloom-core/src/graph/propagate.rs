@@ -28,7 +28,7 @@ impl Graph {
                 match kind {
                     NodeKind::Effect => self.enqueue(sub),
                     NodeKind::Computed => descend = sub_subs != NIL,
-                    NodeKind::Signal | NodeKind::Root => {}
+                    NodeKind::Signal | NodeKind::Root | NodeKind::Vacant => {}
                 }
             } else if kind == NodeKind::Effect {
                 self.enqueue(sub);
