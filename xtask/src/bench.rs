@@ -1,16 +1,124 @@
-//! `cargo xtask bench`: runs the criterion suite in `benches/`.
+//! `cargo xtask bench`: runs the criterion suite in `benches/`, then writes the report
+//! `docs/benchmarks.md` and its chart `docs/benchmarks.svg` from the results.
 //!
-//! For now this forwards to `cargo bench -p stateloom-benches`; comparing a base and a head
-//! (`--compare main`) will grow here.
+//! - [`results`] reads what criterion and the benches left under `target/criterion`.
+//! - [`report`] writes the tables between the markers of `docs/benchmarks.md`.
+//! - [`chart`] draws the grouped bar chart.
+//!
+//! Comparing a base and a head (`--compare main`) will grow here.
 
-use std::{ffi::OsString, path::Path};
+mod chart;
+mod report;
+mod results;
+#[cfg(test)]
+mod tests;
 
+use std::{
+    ffi::OsString,
+    fs, io,
+    path::{Path, PathBuf},
+};
+
+use anyhow::Context;
+use serde_json::Value;
 use xshell::{Shell, cmd};
 
-/// Runs `cargo bench -p stateloom-benches`, passing `extra` through to cargo unchanged.
-pub(crate) fn run(root: &Path, extra: &[OsString]) -> anyhow::Result<()> {
-    let sh = Shell::new()?;
-    sh.change_dir(root);
-    cmd!(sh, "cargo bench -p stateloom-benches {extra...}").run()?;
+use self::report::Machine;
+
+/// What `cargo xtask bench` was asked to do.
+#[derive(Debug, Default)]
+pub(crate) struct Options {
+    /// Skip `cargo bench` and only rebuild the report from the results already on disk.
+    pub(crate) no_run_benches: bool,
+    /// Arguments passed to `cargo bench -p stateloom-benches` unchanged.
+    pub(crate) extra: Vec<OsString>,
+}
+
+/// Runs the benches unless told not to, then rewrites `docs/benchmarks.md` and
+/// `docs/benchmarks.svg` under `root`.
+///
+/// # Errors
+///
+/// Fails when `cargo bench` fails, when there are no results, or when a file cannot be read or
+/// written.
+pub(crate) fn run(root: &Path, options: &Options) -> anyhow::Result<()> {
+    let criterion = criterion_dir(root)?;
+    if !options.no_run_benches {
+        // The bench binaries append to this file, so an old run's skips must go first.
+        remove_if_present(&criterion.join(results::SKIPPED_FILE))?;
+        let sh = Shell::new()?;
+        sh.change_dir(root);
+        let extra = &options.extra;
+        cmd!(sh, "cargo bench -p stateloom-benches {extra...}").run()?;
+    }
+    let machine = Machine::detect()?;
+    let written = write_report(&criterion, &root.join("docs"), &machine)?;
+    for path in written {
+        eprintln!("bench: wrote {}", path.display());
+    }
     Ok(())
+}
+
+/// Reads the results under `criterion` and writes `benchmarks.md` and `benchmarks.svg` into
+/// `docs`, returning the two paths.
+///
+/// # Errors
+///
+/// Fails when there are no results, the markers in an existing report are broken, or a file
+/// cannot be read or written.
+fn write_report(criterion: &Path, docs: &Path, machine: &Machine) -> anyhow::Result<[PathBuf; 2]> {
+    let results = results::collect(criterion)?;
+
+    let markdown = docs.join("benchmarks.md");
+    let existing = match fs::read_to_string(&markdown) {
+        Ok(text) => Some(text),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => None,
+        Err(error) => {
+            return Err(error).with_context(|| format!("cannot read {}", markdown.display()));
+        }
+    };
+    let generated = report::render(&results, machine);
+    let text = report::splice(existing.as_deref(), &generated)
+        .with_context(|| format!("cannot update {}", markdown.display()))?;
+
+    let svg = docs.join("benchmarks.svg");
+    let chart = chart::render(&results).context("cannot draw the chart")?;
+
+    fs::create_dir_all(docs).with_context(|| format!("cannot create {}", docs.display()))?;
+    fs::write(&markdown, text).with_context(|| format!("cannot write {}", markdown.display()))?;
+    fs::write(&svg, chart).with_context(|| format!("cannot write {}", svg.display()))?;
+    Ok([markdown, svg])
+}
+
+/// Where criterion writes its results: `$CRITERION_HOME`, else `criterion` in cargo's target
+/// directory, which is how criterion itself decides.
+fn criterion_dir(root: &Path) -> anyhow::Result<PathBuf> {
+    if let Some(home) = std::env::var_os("CRITERION_HOME") {
+        return Ok(PathBuf::from(home));
+    }
+    let sh = Shell::new()?;
+    let manifest = root.join("Cargo.toml");
+    let json = cmd!(
+        sh,
+        "cargo metadata --format-version 1 --no-deps --manifest-path {manifest}"
+    )
+    .quiet()
+    .read()
+    .context("`cargo metadata` failed; fix the manifest error it printed")?;
+    let metadata: Value = serde_json::from_str(&json)
+        .context("`cargo metadata` printed something that is not JSON")?;
+    let target = metadata["target_directory"]
+        .as_str()
+        .context("`cargo metadata` has no `target_directory`")?;
+    Ok(Path::new(target).join("criterion"))
+}
+
+/// Deletes `path`; a file that is already gone is fine.
+fn remove_if_present(path: &Path) -> anyhow::Result<()> {
+    match fs::remove_file(path) {
+        Err(error) if error.kind() != io::ErrorKind::NotFound => {
+            Err(error).with_context(|| format!("cannot delete {}", path.display()))
+        }
+        _ => Ok(()),
+    }
 }

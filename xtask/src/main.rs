@@ -8,7 +8,10 @@ mod ci;
 mod layering;
 mod tidy;
 
-use std::path::{Path, PathBuf};
+use std::{
+    ffi::OsStr,
+    path::{Path, PathBuf},
+};
 
 use anyhow::bail;
 use lexopt::prelude::*;
@@ -19,7 +22,9 @@ cargo xtask <task> [args]
 Tasks:
   ci       run every check CI runs, in the same order as .ci/run
   tidy     check layering, core's dependencies, `//!` module docs and .ci/run
-  bench    run the criterion suite; extra args go to `cargo bench -p stateloom-benches`
+  bench    run the criterion suite, then write docs/benchmarks.md and docs/benchmarks.svg
+           [--no-run-benches]  only rewrite the report from the results already on disk
+           [-- <args>]         pass <args> to `cargo bench -p stateloom-benches`
   help     print this message
 ";
 
@@ -46,9 +51,8 @@ fn main() -> anyhow::Result<()> {
             tidy::run(&root)
         }
         "bench" => {
-            // Everything after `bench` belongs to cargo, so take it raw rather than parsing it.
-            let extra: Vec<_> = parser.raw_args()?.collect();
-            bench::run(&root, &extra)
+            let options = bench_options(&mut parser)?;
+            bench::run(&root, &options)
         }
         "help" => {
             eprint!("{HELP}");
@@ -57,6 +61,25 @@ fn main() -> anyhow::Result<()> {
         other => {
             eprint!("{HELP}");
             bail!("unknown task `{other}`")
+        }
+    }
+}
+
+/// Parses `bench [--no-run-benches] [-- <args for cargo bench>]`.
+fn bench_options(parser: &mut lexopt::Parser) -> anyhow::Result<bench::Options> {
+    let mut options = bench::Options::default();
+    loop {
+        // Everything after `--` belongs to cargo, so take it raw rather than parsing it.
+        let mut raw = parser.raw_args()?;
+        if raw.peek() == Some(OsStr::new("--")) {
+            raw.next();
+            options.extra = raw.collect();
+            return Ok(options);
+        }
+        match parser.next()? {
+            Some(Long("no-run-benches")) => options.no_run_benches = true,
+            Some(arg) => return Err(arg.unexpected().into()),
+            None => return Ok(options),
         }
     }
 }

@@ -1,0 +1,304 @@
+//! Reads what a criterion run left behind: medians, skipped pairs and the memory figures.
+//!
+//! Criterion writes `<dir>/.../new/benchmark.json` (the ids) and `new/estimates.json` (the
+//! statistics) for each benchmark.
+//! The benches add two files of their own beside them: [`SKIPPED_FILE`] and [`MEMORY_FILE`].
+
+#[cfg(test)]
+mod tests;
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    fs, io,
+    path::{Path, PathBuf},
+};
+
+use anyhow::{Context, bail};
+use serde_json::Value;
+
+/// The pairs the benches gave up on, one JSON object per line, appended by the bench binaries.
+pub(crate) const SKIPPED_FILE: &str = "stateloom-skipped.jsonl";
+
+/// Bytes per node of each library, written by the `core_memory` bench.
+pub(crate) const MEMORY_FILE: &str = "stateloom-memory.json";
+
+/// The peer-comparison workloads, in the order the report lists them.
+pub(crate) const WORKLOADS: &[&str] = &[
+    "kairo_avoidable",
+    "kairo_broad",
+    "kairo_deep",
+    "kairo_diamond",
+    "kairo_mux",
+    "kairo_repeated",
+    "kairo_triangle",
+    "kairo_unstable",
+    "cellx_1000",
+    "cellx_2500",
+    "create_signals_1k",
+    "create_signals_10k",
+    "create_computeds_10k_1src",
+    "create_computeds_8src",
+    "create_dispose",
+];
+
+/// The libraries, in the order the report lists them; `stateloom` is what ratios are taken to.
+pub(crate) const LIBRARIES: &[&str] = &[
+    STATELOOM,
+    "alien_signals",
+    "sycamore",
+    "reactive_graph",
+    BASELINE,
+];
+
+/// Our own library, the reference of every ratio.
+pub(crate) const STATELOOM: &str = "stateloom";
+
+/// The hand-written lower bound; it is shown but never counted as a peer.
+pub(crate) const BASELINE: &str = "baseline";
+
+/// The stateloom-only group of single-operation costs, reported in its own table.
+pub(crate) const SIGNAL_GROUP: &str = "signal";
+
+/// The benchmarks of the `signal` group, in the order the report lists them.
+pub(crate) const SIGNAL_BENCHES: &[&str] = &["get", "set", "set_chain10_effect"];
+
+/// Everything one report is made from.
+#[derive(Debug, Default)]
+pub(crate) struct Results {
+    /// Criterion's median time per iteration in nanoseconds, by `(group, function)`.
+    pub(crate) medians: BTreeMap<(String, String), f64>,
+    /// Why a pair was not measured, by `(group, library)`.
+    pub(crate) skipped: BTreeMap<(String, String), String>,
+    /// Bytes per node, one row per library, in the file's order.
+    pub(crate) memory: Vec<Memory>,
+}
+
+/// What one library's nodes cost in memory, in bytes; `None` where the library has no such node
+/// or the bench could not measure it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Memory {
+    /// The library, as in [`LIBRARIES`].
+    pub(crate) library: String,
+    /// Bytes per signal.
+    pub(crate) signal: Option<f64>,
+    /// Bytes per computed.
+    pub(crate) computed: Option<f64>,
+    /// Bytes per effect.
+    pub(crate) effect: Option<f64>,
+    /// Bytes per dependency edge.
+    pub(crate) link: Option<f64>,
+    /// Bytes still allocated per item after everything was disposed.
+    pub(crate) leaked_per_item: Option<f64>,
+}
+
+impl Results {
+    /// The median of `function` in `group`, in nanoseconds, unless the pair was skipped.
+    pub(crate) fn median(&self, group: &str, function: &str) -> Option<f64> {
+        if self.skip_reason(group, function).is_some() {
+            // A result left over from an earlier run must not pass for a current one.
+            return None;
+        }
+        self.medians
+            .get(&(group.to_owned(), function.to_owned()))
+            .copied()
+    }
+
+    /// Why `library` was not measured in `group`, if the benches said so.
+    pub(crate) fn skip_reason(&self, group: &str, library: &str) -> Option<&str> {
+        self.skipped
+            .get(&(group.to_owned(), library.to_owned()))
+            .map(String::as_str)
+    }
+
+    /// The rows of the comparison table: [`WORKLOADS`], then any other group except `signal`,
+    /// sorted.
+    pub(crate) fn workloads(&self) -> Vec<String> {
+        let seen = self.all_groups();
+        let others = seen
+            .into_iter()
+            .filter(|group| *group != SIGNAL_GROUP && !WORKLOADS.contains(group));
+        known_then_sorted(WORKLOADS, others)
+    }
+
+    /// The columns of the comparison table: [`LIBRARIES`], then any other library seen in a
+    /// workload, sorted.
+    pub(crate) fn libraries(&self) -> Vec<String> {
+        let workloads = self.workloads();
+        let in_workload = |group: &str| workloads.iter().any(|w| w == group);
+        let seen = self.medians.keys().chain(self.skipped.keys());
+        let others = seen
+            .filter(|(group, _)| in_workload(group))
+            .map(|(_, library)| library.as_str())
+            .filter(|library| !LIBRARIES.contains(library));
+        known_then_sorted(LIBRARIES, others)
+    }
+
+    /// The benchmarks of the `signal` group that have a result: [`SIGNAL_BENCHES`] first, then
+    /// any other, sorted.
+    pub(crate) fn signal_benches(&self) -> Vec<String> {
+        let seen = self.medians.keys().chain(self.skipped.keys());
+        let seen: BTreeSet<&str> = seen
+            .filter(|(group, _)| group == SIGNAL_GROUP)
+            .map(|(_, function)| function.as_str())
+            .collect();
+        let known = SIGNAL_BENCHES.iter().copied().filter(|b| seen.contains(b));
+        let others = seen.iter().copied().filter(|b| !SIGNAL_BENCHES.contains(b));
+        known.chain(others).map(str::to_owned).collect()
+    }
+
+    /// Every group with a result or a skip.
+    fn all_groups(&self) -> BTreeSet<&str> {
+        let seen = self.medians.keys().chain(self.skipped.keys());
+        seen.map(|(group, _)| group.as_str()).collect()
+    }
+}
+
+/// `known` in its order, then the names in `others` that it lacks, sorted and without repeats.
+fn known_then_sorted<'a>(known: &[&str], others: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let others: BTreeSet<&str> = others.collect();
+    let known = known.iter().copied();
+    known.chain(others).map(str::to_owned).collect()
+}
+
+/// Reads every result under the criterion directory `dir`.
+///
+/// A missing skipped or memory file means nothing was skipped or measured.
+///
+/// # Errors
+///
+/// Fails when `dir` holds no benchmark result, or when a file cannot be read or parsed.
+pub(crate) fn collect(dir: &Path) -> anyhow::Result<Results> {
+    let mut results = Results::default();
+    let benchmarks = if dir.is_dir() {
+        find_benchmarks(dir)?
+    } else {
+        Vec::new()
+    };
+    for benchmark in benchmarks {
+        let (id, median) = read_benchmark(&benchmark)?;
+        results.medians.insert(id, median);
+    }
+    if results.medians.is_empty() {
+        bail!(
+            "no criterion results under {}; run `cargo xtask bench` first",
+            dir.display()
+        );
+    }
+    if let Some(text) = read_if_present(&dir.join(SKIPPED_FILE))? {
+        results.skipped = parse_skipped(&text).context(SKIPPED_FILE)?;
+    }
+    if let Some(text) = read_if_present(&dir.join(MEMORY_FILE))? {
+        results.memory = parse_memory(&text).context(MEMORY_FILE)?;
+    }
+    Ok(results)
+}
+
+/// Every `new/benchmark.json` below `dir`, sorted so runs are reproducible.
+///
+/// Criterion nests them one level per id part, so the walk goes all the way down.
+fn find_benchmarks(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        let entries =
+            fs::read_dir(&current).with_context(|| format!("cannot list {}", current.display()))?;
+        for entry in entries {
+            let path = entry?.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.ends_with("new/benchmark.json") {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// The `(group, function)` id and the median in nanoseconds of the benchmark whose
+/// `benchmark.json` is at `path`; `estimates.json` sits beside it.
+fn read_benchmark(path: &Path) -> anyhow::Result<((String, String), f64)> {
+    let context = || format!("cannot read criterion result {}", path.display());
+    let benchmark: Value = serde_json::from_str(&fs::read_to_string(path).with_context(context)?)
+        .with_context(context)?;
+    let group = benchmark["group_id"]
+        .as_str()
+        .context("`group_id` is missing")
+        .with_context(context)?;
+    // `bench_function` outside a group has no function id; its full id still names it.
+    let function = benchmark["function_id"]
+        .as_str()
+        .or_else(|| benchmark["full_id"].as_str())
+        .context("`function_id` and `full_id` are missing")
+        .with_context(context)?;
+    let function = match benchmark["value_str"].as_str() {
+        Some(value) => format!("{function}/{value}"),
+        None => function.to_owned(),
+    };
+
+    let estimates_path = path.with_file_name("estimates.json");
+    let context = || format!("cannot read criterion result {}", estimates_path.display());
+    let estimates: Value =
+        serde_json::from_str(&fs::read_to_string(&estimates_path).with_context(context)?)
+            .with_context(context)?;
+    let median = estimates["median"]["point_estimate"]
+        .as_f64()
+        .context("`median.point_estimate` is missing")
+        .with_context(context)?;
+    Ok(((group.to_owned(), function), median))
+}
+
+/// The text of `path`, or `None` if there is no such file.
+fn read_if_present(path: &Path) -> anyhow::Result<Option<String>> {
+    match fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(error).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+/// Parses the skipped file: one `{"group", "library", "reason"}` object per line.
+///
+/// If a pair is listed twice, the last line wins.
+fn parse_skipped(text: &str) -> anyhow::Result<BTreeMap<(String, String), String>> {
+    let mut skipped = BTreeMap::new();
+    for (index, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let context = || format!("line {}", index + 1);
+        let entry: Value = serde_json::from_str(line).with_context(context)?;
+        let field = |name: &str| {
+            entry[name]
+                .as_str()
+                .map(str::to_owned)
+                .with_context(|| format!("`{name}` is missing"))
+                .with_context(context)
+        };
+        skipped.insert((field("group")?, field("library")?), field("reason")?);
+    }
+    Ok(skipped)
+}
+
+/// Parses the memory file: a JSON array with one object per library.
+fn parse_memory(text: &str) -> anyhow::Result<Vec<Memory>> {
+    let rows: Value = serde_json::from_str(text)?;
+    let rows = rows.as_array().context("expected a JSON array")?;
+    rows.iter()
+        .enumerate()
+        .map(|(index, row)| {
+            let library = row["library"]
+                .as_str()
+                .with_context(|| format!("entry {index}: `library` is missing"))?;
+            Ok(Memory {
+                library: library.to_owned(),
+                // `null` or absent both mean "not measured".
+                signal: row["signal"].as_f64(),
+                computed: row["computed"].as_f64(),
+                effect: row["effect"].as_f64(),
+                link: row["link"].as_f64(),
+                leaked_per_item: row["leaked_per_item"].as_f64(),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,104 @@
+//! Tests for `results`: a small fake criterion tree written to a temporary directory.
+
+use super::*;
+use crate::bench::tests::{TempDir, write_benchmark};
+
+#[test]
+fn collects_medians_skips_and_memory() {
+    let dir = TempDir::new("collect");
+    write_benchmark(&dir.0, "kairo_deep", "stateloom", 1500.0);
+    write_benchmark(&dir.0, "kairo_deep", "sycamore", 6000.0);
+    write_benchmark(&dir.0, "cellx_1000", "reactive_graph", 9.0e9);
+    // Criterion's own saved baselines must be ignored.
+    let base = dir.0.join("kairo_deep/stateloom/base");
+    fs::create_dir_all(&base).unwrap();
+    fs::write(base.join("benchmark.json"), "not json").unwrap();
+    fs::write(
+        dir.0.join(SKIPPED_FILE),
+        concat!(
+            r#"{"group":"cellx_1000","library":"reactive_graph","reason":"did not finish in 10 s"}"#,
+            "\n\n",
+        ),
+    )
+    .unwrap();
+    fs::write(
+        dir.0.join(MEMORY_FILE),
+        r#"[{"library":"stateloom","signal":128.0,"computed":192.0,"effect":160.0,"link":28.0,"leaked_per_item":0.0},
+            {"library":"sycamore","signal":96,"computed":null,"effect":200.5,"link":null,"leaked_per_item":null}]"#,
+    )
+    .unwrap();
+
+    let results = collect(&dir.0).unwrap();
+
+    assert_eq!(results.median("kairo_deep", "stateloom"), Some(1500.0));
+    assert_eq!(results.median("kairo_deep", "sycamore"), Some(6000.0));
+    // A skip wins over a stale result left by an earlier run.
+    assert_eq!(results.median("cellx_1000", "reactive_graph"), None);
+    assert_eq!(
+        results.skip_reason("cellx_1000", "reactive_graph"),
+        Some("did not finish in 10 s")
+    );
+    assert_eq!(results.memory.len(), 2);
+    assert_eq!(results.memory[0].link, Some(28.0));
+    assert_eq!(results.memory[1].signal, Some(96.0));
+    assert_eq!(results.memory[1].computed, None);
+}
+
+#[test]
+fn a_nested_id_with_a_value_is_read_from_benchmark_json() {
+    let dir = TempDir::new("nested");
+    // The directory names are criterion's business; only benchmark.json says what the ids are.
+    let new = dir.0.join("Odd Name/x/10/new");
+    fs::create_dir_all(&new).unwrap();
+    fs::write(
+        new.join("benchmark.json"),
+        r#"{"group_id":"odd group","function_id":"lib","value_str":"10","full_id":"odd group/lib/10","directory_name":"Odd Name/x/10"}"#,
+    )
+    .unwrap();
+    fs::write(
+        new.join("estimates.json"),
+        r#"{"median":{"point_estimate":42.5}}"#,
+    )
+    .unwrap();
+    let results = collect(&dir.0).unwrap();
+    assert_eq!(results.median("odd group", "lib/10"), Some(42.5));
+}
+
+#[test]
+fn an_empty_or_missing_tree_is_an_error() {
+    let dir = TempDir::new("empty");
+    let error = collect(&dir.0).unwrap_err().to_string();
+    assert!(error.contains("no criterion results"), "{error}");
+    let error = collect(&dir.0.join("missing")).unwrap_err().to_string();
+    assert!(error.contains("no criterion results"), "{error}");
+}
+
+#[test]
+fn a_broken_skipped_line_names_its_line() {
+    let text = "{\"group\":\"a\",\"library\":\"b\",\"reason\":\"c\"}\n{\"group\":1}";
+    let error = parse_skipped(text).unwrap_err();
+    assert_eq!(format!("{error:#}"), "line 2: `group` is missing");
+}
+
+#[test]
+fn unknown_groups_and_libraries_come_last_sorted() {
+    let mut results = Results::default();
+    for (group, function) in [
+        ("zeta", "stateloom"),
+        ("alpha", "newlib"),
+        ("kairo_deep", "another"),
+        ("signal", "get"),
+        ("signal", "aaa"),
+        ("signal", "set"),
+    ] {
+        let id = (group.to_owned(), function.to_owned());
+        results.medians.insert(id, 1.0);
+    }
+    let workloads = results.workloads();
+    assert_eq!(workloads[..WORKLOADS.len()], *WORKLOADS);
+    assert_eq!(workloads[WORKLOADS.len()..], ["alpha", "zeta"]);
+    let libraries = results.libraries();
+    assert_eq!(libraries[..LIBRARIES.len()], *LIBRARIES);
+    assert_eq!(libraries[LIBRARIES.len()..], ["another", "newlib"]);
+    assert_eq!(results.signal_benches(), ["get", "set", "aaa"]);
+}
