@@ -3,6 +3,7 @@
 //! The graph stores links between nodes as bare `u32` slot indices so that a link stays small
 //! (28 bytes); public handles carry the slot's generation as well, so a handle to a freed node
 //! is a checked miss, never a read of whatever node reused the slot.
+#![allow(unsafe_code)] // Unchecked indexing by internal indices; see `Arena::at`.
 
 /// Marks "no slot" in `u32` index fields (list heads, free lists, owners).
 pub(crate) const NIL: u32 = u32::MAX;
@@ -77,23 +78,37 @@ impl<T: Default> Arena<T> {
     }
 
     /// The value at an index the graph holds internally (always a live one).
+    ///
+    /// # Panics
+    /// In debug builds, if `index` is out of bounds or vacant (a bug in this crate).
     #[inline]
     pub(crate) fn at(&self, index: u32) -> &T {
-        debug_assert!(
-            self.generations[index as usize] % 2 == 1,
-            "stateloom internal error: slot {index} is vacant"
-        );
-        &self.slots[index as usize]
+        self.check(index);
+        // SAFETY: internal indices come from `insert` and slots are never removed from the
+        // `Vec`, so `index < slots.len()` (checked in debug builds by `check`).
+        unsafe { self.slots.get_unchecked(index as usize) }
     }
 
     /// Mutable access to the value at an index the graph holds internally.
+    ///
+    /// # Panics
+    /// As [`at`](Self::at).
     #[inline]
     pub(crate) fn at_mut(&mut self, index: u32) -> &mut T {
+        self.check(index);
+        // SAFETY: as in `at`.
+        unsafe { self.slots.get_unchecked_mut(index as usize) }
+    }
+
+    /// Debug builds: asserts that an internal index names a live slot.
+    #[inline]
+    fn check(&self, index: u32) {
         debug_assert!(
-            self.generations[index as usize] % 2 == 1,
-            "stateloom internal error: slot {index} is vacant"
+            self.generations
+                .get(index as usize)
+                .is_some_and(|g| g % 2 == 1),
+            "stateloom internal error: slot {index} is vacant or out of bounds"
         );
-        &mut self.slots[index as usize]
     }
 
     /// Removes the value at `index`, leaving a placeholder, and puts the slot on the free list.

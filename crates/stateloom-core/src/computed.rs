@@ -1,4 +1,5 @@
 //! Computed values: cached derivations that recompute lazily when a dependency changed.
+#![allow(unsafe_code)] // Typed access to the payload; see `ComputedData`'s invariant.
 
 use std::any::Any;
 use std::cell::RefCell;
@@ -8,7 +9,7 @@ use std::panic::{AssertUnwindSafe, Location, catch_unwind, resume_unwind};
 use std::rc::Rc;
 
 use crate::error::{Error, Result};
-use crate::graph::{Flags, NodeKind, NodeOps};
+use crate::graph::{Flags, NodeKind, NodeOps, payload_prefix};
 use crate::runtime::{HandleMarker, NodeRef, with_runtime};
 use crate::subscribable::{Subscribable, Subscription, subscribe_to};
 
@@ -95,6 +96,10 @@ struct ComputedCell<T> {
     value: RefCell<Option<T>>,
 }
 
+/// # Invariants
+/// `cell` stays the first field of this `#[repr(C)]` struct: handles read it through
+/// `payload_prefix` without knowing `F`.
+#[repr(C)]
 struct ComputedData<T, F> {
     cell: ComputedCell<T>,
     equals: fn(&T, &T) -> bool,
@@ -134,10 +139,10 @@ impl<T: 'static> Computed<T> {
                 return Ok(f(value));
             }
             let ops = rt.read(self.node, NodeKind::Computed, track)?;
-            let cell = ops
-                .value()
-                .downcast_ref::<ComputedCell<T>>()
-                .expect("computed handle matches its payload type");
+            // SAFETY: `ops` is the payload of the node this handle names (`Runtime::read`
+            // checked the slot's generation), created by `computed_with_equals` as a
+            // `ComputedData<T, F>`, a `#[repr(C)]` struct whose first field is the cell.
+            let cell = unsafe { payload_prefix::<ComputedCell<T>>(&ops) };
             let value = cell.value.borrow();
             let value = value
                 .as_ref()

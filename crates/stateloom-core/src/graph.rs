@@ -6,12 +6,14 @@
 //! code (recomputing, committing, running effects, disposing) live in `runtime` and re-borrow
 //! the graph between calls.
 
+mod cell;
 mod link;
 mod node;
 mod propagate;
 
+pub(crate) use cell::GraphCell;
 pub(crate) use link::Links;
-pub(crate) use node::{Flags, Node, NodeKind, NodeOps};
+pub(crate) use node::{Flags, Node, NodeKind, NodeOps, payload_prefix};
 
 use std::collections::BTreeMap;
 

@@ -55,7 +55,7 @@
 //! - `tracing`: `tracing` spans around flushes (`stateloom.flush`) and runs (`stateloom.run`).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings))))]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 mod arena;
 mod batch;

@@ -16,7 +16,7 @@ use std::rc::Rc;
 
 use crate::arena::NIL;
 use crate::error::{Error, Origin};
-use crate::graph::{Flags, Graph, Node, NodeKind, NodeOps};
+use crate::graph::{Flags, Graph, GraphCell, Node, NodeKind, NodeOps};
 
 /// The marker inside typed handles: covariant in `T` without owning one, and neither `Send`
 /// nor `Sync`, because a handle only means something on the thread whose graph holds its node.
@@ -64,7 +64,7 @@ impl std::fmt::Debug for NodeRef {
 
 /// The state of one thread's reactive world.
 pub(crate) struct Runtime {
-    pub(crate) graph: RefCell<Graph>,
+    pub(crate) graph: GraphCell,
     /// The consumer whose reads are tracked, or `NIL`.
     pub(crate) active: Cell<u32>,
     /// The run stamp of `active`'s current run.
@@ -113,7 +113,7 @@ impl Drop for ContextGuard<'_> {
 impl Runtime {
     const fn new() -> Self {
         Self {
-            graph: RefCell::new(Graph::new()),
+            graph: GraphCell::new(Graph::new()),
             active: Cell::new(NIL),
             stamp: Cell::new(0),
             owner: Cell::new(NIL),

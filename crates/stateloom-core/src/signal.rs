@@ -1,4 +1,5 @@
 //! Signals: writable sources of the graph.
+#![allow(unsafe_code)] // `downcast`: typed access to the payload; see its safety comment.
 
 use std::any::Any;
 use std::cell::RefCell;
@@ -8,7 +9,7 @@ use std::panic::Location;
 use std::rc::Rc;
 
 use crate::error::Result;
-use crate::graph::{Flags, NodeKind, NodeOps};
+use crate::graph::{Flags, NodeKind, NodeOps, payload_prefix};
 use crate::runtime::{HandleMarker, NodeRef, with_runtime};
 use crate::subscribable::{Subscribable, Subscription, subscribe_to};
 
@@ -397,10 +398,14 @@ impl<T: Clone + 'static> Signal<T> {
     }
 }
 
+/// The typed payload behind a `Signal<T>`'s node.
+///
+/// Only called with payloads returned by the runtime for a `Signal<T>` handle's own node.
 fn downcast<T: 'static>(ops: &Rc<dyn NodeOps>) -> &SignalData<T> {
-    ops.value()
-        .downcast_ref::<SignalData<T>>()
-        .expect("signal handle matches its payload type")
+    // SAFETY: `ops` is the payload of the node a `Signal<T>` handle names (callers get it from
+    // `Runtime::read`/`Runtime::lookup` with that handle's `NodeRef`, which checks the slot's
+    // generation), and `signal_with_equals` created that payload as an `Rc<SignalData<T>>`.
+    unsafe { payload_prefix::<SignalData<T>>(ops) }
 }
 
 impl<T> Clone for Signal<T> {

@@ -1,5 +1,6 @@
 //! Dependency links: each link is one edge `dep -> sub` and sits in two intrusive doubly-linked
 //! lists at once, the dependency's subscribers and the subscriber's dependencies.
+#![allow(unsafe_code)] // Unchecked indexing by internal link ids; see `Links::at`.
 
 use super::Graph;
 use crate::arena::NIL;
@@ -47,14 +48,21 @@ impl Links {
         self.len as usize
     }
 
+    /// The link with an id the graph holds (always a live link).
     #[inline]
     pub(crate) fn at(&self, id: u32) -> &Link {
-        &self.slots[id as usize]
+        debug_assert!((id as usize) < self.slots.len(), "stateloom internal error: link {id}");
+        // SAFETY: link ids come from `alloc` and slots are never removed from the `Vec`, so
+        // `id < slots.len()` (checked in debug builds above).
+        unsafe { self.slots.get_unchecked(id as usize) }
     }
 
+    /// Mutable access to a link the graph holds.
     #[inline]
     pub(crate) fn at_mut(&mut self, id: u32) -> &mut Link {
-        &mut self.slots[id as usize]
+        debug_assert!((id as usize) < self.slots.len(), "stateloom internal error: link {id}");
+        // SAFETY: as in `at`.
+        unsafe { self.slots.get_unchecked_mut(id as usize) }
     }
 
     fn alloc(&mut self, link: Link) -> u32 {

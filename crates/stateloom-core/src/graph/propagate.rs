@@ -53,8 +53,10 @@ impl Graph {
     pub(crate) fn mark_changed(&mut self, index: u32) {
         let mut link = self.nodes.at(index).subs;
         while link != NIL {
-            let l = *self.links.at(link);
-            let sub = l.sub;
+            let (sub, next_sub) = {
+                let l = self.links.at(link);
+                (l.sub, l.next_sub)
+            };
             let node = self.nodes.at(sub);
             let (flags, kind, sub_subs) = (node.flags, node.kind, node.subs);
             if flags.contains(Flags::RUNNING) && !self.is_tracked(link, sub) {
@@ -69,7 +71,7 @@ impl Graph {
                     _ => {}
                 }
             }
-            link = l.next_sub;
+            link = next_sub;
         }
     }
 

@@ -121,15 +121,17 @@ impl Runtime {
 
     /// Commits or recomputes the dependency behind `link`; returns `false` if user code panicked.
     fn update_dep(&self, link: u32, commit: bool) -> bool {
-        let (dep, ops) = {
-            let graph = self.graph.borrow();
-            let dep = graph.links.at(link).dep;
-            (dep, graph.nodes.at(dep).payload.clone())
-        };
-        self.guarded(|| match ops {
-            Some(ops) if commit => self.commit_signal(dep, &ops),
-            _ => self.recompute(dep),
-        })
+        let dep = self.graph.borrow().links.at(link).dep;
+        if commit {
+            let ops = self.graph.borrow().nodes.at(dep).payload.clone();
+            self.guarded(|| {
+                if let Some(ops) = ops {
+                    self.commit_signal(dep, &ops);
+                }
+            })
+        } else {
+            self.guarded(|| self.recompute(dep))
+        }
     }
 
     /// Runs a step of the check that calls user code. If it panics, the check gives up and

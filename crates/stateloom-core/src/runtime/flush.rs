@@ -135,7 +135,7 @@ impl Runtime {
                 }
                 std::mem::take(&mut graph.dirty_signals)
             };
-            for (index, generation) in written {
+            for &(index, generation) in &written {
                 let ops = {
                     let graph = self.graph.borrow();
                     match graph.nodes.get(index, generation) {
@@ -146,6 +146,13 @@ impl Runtime {
                 if let Some(ops) = ops {
                     self.commit_signal(index, &ops);
                 }
+            }
+            // Hand the buffer back so steady-state batches do not allocate.
+            let mut graph = self.graph.borrow_mut();
+            if graph.dirty_signals.is_empty() {
+                let mut written = written;
+                written.clear();
+                graph.dirty_signals = written;
             }
         }
     }
