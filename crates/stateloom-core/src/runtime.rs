@@ -207,7 +207,9 @@ impl Runtime {
             let flags = n.flags;
             let stale = match kind {
                 NodeKind::Signal => flags.contains(Flags::DIRTY),
-                _ => flags.intersects(Flags::DIRTY | Flags::PENDING | Flags::STALE | Flags::RUNNING),
+                _ => {
+                    flags.intersects(Flags::DIRTY | Flags::PENDING | Flags::STALE | Flags::RUNNING)
+                }
             };
             if !stale {
                 let ops = n.payload.clone().expect("readable nodes have a payload");
@@ -231,7 +233,10 @@ impl Runtime {
         flags: Flags,
     ) -> Result<Rc<dyn NodeOps>, Error> {
         if kind == NodeKind::Signal {
-            let ops = self.lookup(node).and_then(|(_, ops)| ops).expect("live signal");
+            let ops = self
+                .lookup(node)
+                .and_then(|(_, ops)| ops)
+                .expect("live signal");
             self.commit_signal(node.index, &ops);
             self.flush_if_idle();
         } else {
@@ -339,7 +344,8 @@ impl Runtime {
             graph.next_stamp = graph.next_stamp.wrapping_add(1);
             let stamp = graph.next_stamp;
             let node = graph.nodes.at_mut(index);
-            node.flags.remove(Flags::DIRTY | Flags::PENDING | Flags::STALE);
+            node.flags
+                .remove(Flags::DIRTY | Flags::PENDING | Flags::STALE);
             node.flags.insert(Flags::RUNNING);
             node.deps_tail = NIL;
             let has_owned = node.first_child != NIL || node.flags.contains(Flags::HAS_CLEANUPS);

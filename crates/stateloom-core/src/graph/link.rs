@@ -51,7 +51,10 @@ impl Links {
     /// The link with an id the graph holds (always a live link).
     #[inline]
     pub(crate) fn at(&self, id: u32) -> &Link {
-        debug_assert!((id as usize) < self.slots.len(), "stateloom internal error: link {id}");
+        debug_assert!(
+            (id as usize) < self.slots.len(),
+            "stateloom internal error: link {id}"
+        );
         // SAFETY: link ids come from `alloc` and slots are never removed from the `Vec`, so
         // `id < slots.len()` (checked in debug builds above).
         unsafe { self.slots.get_unchecked(id as usize) }
@@ -60,7 +63,10 @@ impl Links {
     /// Mutable access to a link the graph holds.
     #[inline]
     pub(crate) fn at_mut(&mut self, id: u32) -> &mut Link {
-        debug_assert!((id as usize) < self.slots.len(), "stateloom internal error: link {id}");
+        debug_assert!(
+            (id as usize) < self.slots.len(),
+            "stateloom internal error: link {id}"
+        );
         // SAFETY: as in `at`.
         unsafe { self.slots.get_unchecked_mut(id as usize) }
     }

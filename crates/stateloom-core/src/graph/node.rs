@@ -144,12 +144,7 @@ pub(crate) struct Node {
 impl Default for Node {
     /// The placeholder left in a vacant arena slot.
     fn default() -> Self {
-        Self::new(
-            NodeKind::Vacant,
-            Flags::default(),
-            None,
-            Location::caller(),
-        )
+        Self::new(NodeKind::Vacant, Flags::default(), None, Location::caller())
     }
 }
 
