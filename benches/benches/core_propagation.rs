@@ -1,10 +1,12 @@
-//! Signal reads and writes, and propagation through a short chain to an effect.
+//! Propagation benches: the kairo and cellx workloads for every library (see
+//! `stateloom_benches::workloads`), and StateLoom's own signal micro-benches.
 
 use std::cell::Cell;
 use std::hint::black_box;
+use std::process::ExitCode;
 use std::rc::Rc;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::Criterion;
 use stateloom_core::{effect, signal};
 
 fn signal_get_set(c: &mut Criterion) {
@@ -36,5 +38,7 @@ fn signal_get_set(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, signal_get_set);
-criterion_main!(benches);
+fn main() -> ExitCode {
+    let groups = stateloom_benches::workloads::propagation_groups();
+    stateloom_benches::harness::main(&groups, signal_get_set)
+}

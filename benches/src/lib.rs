@@ -1,4 +1,21 @@
-//! Shared helpers for the StateLoom benchmarks; the benches themselves are in `benches/`.
+//! Shared code for the StateLoom benchmarks: the [`Framework`] trait, one adapter per library,
+//! the ported js-reactivity-benchmark workloads and the driver that probes and times them. The
+//! bench targets themselves are in `benches/`.
+//!
+//! # Layout
+//! - [`framework`]: the trait every library implements, and the upstream `busy()`.
+//! - [`adapters`]: `stateloom`, `alien_signals`, `sycamore` and `reactive_graph`.
+//! - [`workloads`]: each case written once, generic over [`Framework`], plus a hand-written
+//!   non-reactive `baseline` that computes the same results with plain variables.
+//! - [`harness`]: criterion groups, the probe child process and the skip file (the contract
+//!   with `xtask`).
+
+pub mod adapters;
+pub mod framework;
+pub mod harness;
+pub mod workloads;
+
+pub use framework::{Framework, Value, busy};
 
 /// Builds a chain of `depth` computeds, each adding one to the previous, on top of `head`.
 ///
