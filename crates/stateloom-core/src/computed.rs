@@ -138,7 +138,9 @@ impl<T: 'static> Computed<T> {
                     .expect("scope override has the computed's type");
                 return Ok(f(value));
             }
-            let ops = rt.read(self.node, NodeKind::Computed, track)?;
+            let ops = rt
+                .read(self.node, NodeKind::Computed, track)
+                .map_err(|fail| fail.into_error(self.node, NodeKind::Computed))?;
             // SAFETY: `ops` is the payload of the node this handle names (`Runtime::read`
             // checked the slot's generation), created by `computed_with_equals` as a
             // `ComputedData<T, F>`, a `#[repr(C)]` struct whose first field is the cell.

@@ -94,6 +94,29 @@ pub(crate) fn with_runtime<R>(f: impl FnOnce(&Runtime) -> R) -> R {
     RUNTIME.with(f)
 }
 
+/// Why a read failed, kept small so the hot path returns in registers instead of moving a
+/// large [`Error`] through memory; [`ReadFail::into_error`] adds the creation site.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ReadFail {
+    Disposed,
+    Cycle,
+}
+
+impl ReadFail {
+    #[cold]
+    pub(crate) fn into_error(self, node: NodeRef, kind: NodeKind) -> Error {
+        match self {
+            ReadFail::Disposed => Error::Disposed {
+                kind: kind.name(),
+                origin: node.origin(),
+            },
+            ReadFail::Cycle => Error::Cycle {
+                origin: node.origin(),
+            },
+        }
+    }
+}
+
 /// Restores the tracking context when a run or an untracked section ends, even by panic.
 struct ContextGuard<'a> {
     rt: &'a Runtime,
@@ -194,15 +217,12 @@ impl Runtime {
         node: NodeRef,
         kind: NodeKind,
         track: bool,
-    ) -> Result<Rc<dyn NodeOps>, Error> {
+    ) -> Result<Rc<dyn NodeOps>, ReadFail> {
         // Fast path: the node is up to date; one borrow to check, track and take the payload.
         let flags = {
             let mut graph = self.graph.borrow_mut();
             let Some(n) = graph.nodes.get(node.index, node.generation) else {
-                return Err(Error::Disposed {
-                    kind: kind.name(),
-                    origin: node.origin(),
-                });
+                return Err(ReadFail::Disposed);
             };
             let flags = n.flags;
             let stale = match kind {
@@ -231,7 +251,7 @@ impl Runtime {
         kind: NodeKind,
         track: bool,
         flags: Flags,
-    ) -> Result<Rc<dyn NodeOps>, Error> {
+    ) -> Result<Rc<dyn NodeOps>, ReadFail> {
         if kind == NodeKind::Signal {
             let ops = self
                 .lookup(node)
@@ -241,18 +261,13 @@ impl Runtime {
             self.flush_if_idle();
         } else {
             if flags.contains(Flags::RUNNING) {
-                return Err(Error::Cycle {
-                    origin: node.origin(),
-                });
+                return Err(ReadFail::Cycle);
             }
             self.refresh(node.index, flags);
             self.flush_if_idle();
         }
         let Some((_, Some(ops))) = self.lookup(node) else {
-            return Err(Error::Disposed {
-                kind: kind.name(),
-                origin: node.origin(),
-            });
+            return Err(ReadFail::Disposed);
         };
         let active = self.active.get();
         if track && active != NIL {

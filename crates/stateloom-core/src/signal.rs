@@ -135,7 +135,9 @@ impl<T: 'static> Signal<T> {
                     .expect("scope override has the signal's type");
                 return Ok(f(value));
             }
-            let ops = rt.read(self.node, NodeKind::Signal, track)?;
+            let ops = rt
+                .read(self.node, NodeKind::Signal, track)
+                .map_err(|fail| fail.into_error(self.node, NodeKind::Signal))?;
             let data = downcast::<T>(&ops);
             let value = data.value.try_borrow().unwrap_or_else(|_| {
                 panic!(
