@@ -211,37 +211,37 @@ impl Runtime {
 
     /// Brings a signal or computed up to date, tracks the read if `track` is set, and returns
     /// its payload.
-    #[inline]
+    ///
+    /// The fast path (an up-to-date node, read again by the consumer that read it last or not
+    /// tracked) is small enough to inline into every typed read.
+    #[inline(always)]
     pub(crate) fn read(
         &self,
         node: NodeRef,
         kind: NodeKind,
         track: bool,
     ) -> Result<Rc<dyn NodeOps>, ReadFail> {
-        // Fast path: the node is up to date; one borrow to check, track and take the payload.
-        let flags = {
-            let mut graph = self.graph.borrow_mut();
-            let Some(n) = graph.nodes.get(node.index, node.generation) else {
-                return Err(ReadFail::Disposed);
-            };
-            let flags = n.flags;
-            let stale = match kind {
-                NodeKind::Signal => flags.contains(Flags::DIRTY),
-                _ => {
-                    flags.intersects(Flags::DIRTY | Flags::PENDING | Flags::STALE | Flags::RUNNING)
-                }
-            };
-            if !stale {
-                let ops = n.payload.clone().expect("readable nodes have a payload");
-                let active = self.active.get();
-                if track && active != NIL {
-                    graph.link(node.index, active, self.stamp.get());
-                }
-                return Ok(ops);
-            }
-            flags
+        let mut graph = self.graph.borrow_mut();
+        let Some(n) = graph.nodes.get(node.index, node.generation) else {
+            return Err(ReadFail::Disposed);
         };
-        self.read_slow(node, kind, track, flags)
+        let flags = n.flags;
+        let stale = match kind {
+            NodeKind::Signal => flags.contains(Flags::DIRTY),
+            _ => flags.intersects(Flags::DIRTY | Flags::PENDING | Flags::STALE | Flags::RUNNING),
+        };
+        if stale {
+            drop(graph);
+            return self.read_slow(node, kind, track, flags);
+        }
+        let Some(ops) = n.payload.clone() else {
+            unreachable!("readable nodes have a payload")
+        };
+        let active = self.active.get();
+        if track && active != NIL {
+            graph.link(node.index, active, self.stamp.get());
+        }
+        Ok(ops)
     }
 
     #[cold]
@@ -293,6 +293,7 @@ impl Runtime {
     }
 
     /// Recomputes a computed and marks its subscribers if the value changed.
+    #[inline]
     pub(crate) fn recompute(&self, index: u32) {
         if self.run_consumer(index) {
             self.graph.borrow_mut().mark_changed(index);
@@ -434,6 +435,7 @@ struct RunGuard<'a> {
 }
 
 impl Drop for RunGuard<'_> {
+    #[inline]
     fn drop(&mut self) {
         let rt = self.rt;
         rt.active.set(self.active);
@@ -441,10 +443,26 @@ impl Drop for RunGuard<'_> {
         rt.stamp.set(self.stamp);
         rt.run_depth.set(rt.run_depth.get() - 1);
         rt.batch_depth.set(rt.batch_depth.get() - 1);
+        let mut graph = rt.graph.borrow_mut();
+        let node = graph.nodes.at_mut(self.index);
+        node.flags.remove(Flags::RUNNING);
+        if self.finished && !node.flags.contains(Flags::DISPOSE_REQUESTED) {
+            graph.purge_untracked(self.index);
+            return;
+        }
+        drop(graph);
+        self.end_unusually();
+    }
+}
+
+impl RunGuard<'_> {
+    /// A run that panicked, or whose node asked to be disposed while it ran.
+    #[cold]
+    fn end_unusually(&self) {
+        let rt = self.rt;
         let dispose = {
             let mut graph = rt.graph.borrow_mut();
             let node = graph.nodes.at_mut(self.index);
-            node.flags.remove(Flags::RUNNING);
             let kind = node.kind;
             let dispose = node.flags.contains(Flags::DISPOSE_REQUESTED);
             if self.finished {

@@ -110,12 +110,18 @@ impl Graph {
     /// the previous run (the usual case: reads happen in the same order every run), a link at
     /// the tail of `dep`'s subscribers stamped with this run (a repeated read further back).
     /// Only then does it create a link, placed right after the last tracked one.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn link(&mut self, dep: u32, sub: u32, stamp: u32) {
         let prev_dep = self.nodes.at(sub).deps_tail;
         if prev_dep != NIL && self.links.at(prev_dep).dep == dep {
             return;
         }
+        self.link_after(dep, sub, stamp, prev_dep);
+    }
+
+    /// The rest of [`link`](Self::link), after the repeated-read check.
+    #[inline(never)]
+    fn link_after(&mut self, dep: u32, sub: u32, stamp: u32, prev_dep: u32) {
         let next_dep = if prev_dep == NIL {
             self.nodes.at(sub).deps
         } else {
@@ -289,6 +295,7 @@ impl Graph {
 
     /// Ends the tracking of a run that finished: drops every dependency after the last one the
     /// run tracked.
+    #[inline]
     pub(crate) fn purge_untracked(&mut self, sub: u32) {
         let tail = self.nodes.at(sub).deps_tail;
         let mut link = if tail == NIL {

@@ -50,6 +50,7 @@ impl Graph {
 
     /// Records that the value of `index` changed: its direct subscribers become `DIRTY` (they
     /// must re-run without checking), and anything that was not marked yet is marked now.
+    #[inline]
     pub(crate) fn mark_changed(&mut self, index: u32) {
         let mut link = self.nodes.at(index).subs;
         while link != NIL {
