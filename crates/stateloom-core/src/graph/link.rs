@@ -116,12 +116,6 @@ impl Graph {
         if prev_dep != NIL && self.links.at(prev_dep).dep == dep {
             return;
         }
-        self.link_after(dep, sub, stamp, prev_dep);
-    }
-
-    /// The rest of [`link`](Self::link), after the repeated-read check.
-    #[inline(never)]
-    fn link_after(&mut self, dep: u32, sub: u32, stamp: u32, prev_dep: u32) {
         let next_dep = if prev_dep == NIL {
             self.nodes.at(sub).deps
         } else {
@@ -132,6 +126,13 @@ impl Graph {
             self.nodes.at_mut(sub).deps_tail = next_dep;
             return;
         }
+        self.link_after(dep, sub, stamp, prev_dep, next_dep);
+    }
+
+    /// The rest of [`link`](Self::link), when the read is neither a repeat of the last one nor
+    /// the next dependency of the previous run.
+    #[inline(never)]
+    fn link_after(&mut self, dep: u32, sub: u32, stamp: u32, prev_dep: u32, next_dep: u32) {
         let prev_sub = self.nodes.at(dep).subs_tail;
         if prev_sub != NIL {
             let l = self.links.at(prev_sub);
