@@ -42,6 +42,16 @@ impl Runtime {
     pub(crate) fn check_dirty(&self, consumer: u32) -> bool {
         let base = self.graph.borrow().scratch.len();
         let _guard = ScratchGuard { rt: self, base };
+        // If user code panics while a dependency is brought up to date, the check gives up and
+        // reports the consumer dirty: the consumer then re-runs and meets the panic in its own
+        // read, where its code can handle it, and the nodes in between (now `STALE`) recompute
+        // once on the way.
+        catch_unwind(AssertUnwindSafe(|| self.walk_dependencies(consumer, base))).unwrap_or(true)
+    }
+
+    /// The walk of [`check_dirty`](Self::check_dirty); `base` is where its part of the scratch
+    /// stack starts.
+    fn walk_dependencies(&self, consumer: u32, base: usize) -> bool {
         let mut sub = consumer;
         let mut link = self.graph.borrow().nodes.at(consumer).deps;
         loop {
@@ -74,9 +84,7 @@ impl Runtime {
                         continue;
                     }
                     Step::Commit | Step::Recompute => {
-                        if !self.update_dep(link, matches!(step, Step::Commit)) {
-                            return true;
-                        }
+                        self.update_dep(link, matches!(step, Step::Commit));
                     }
                     Step::Clean => {}
                 }
@@ -102,8 +110,8 @@ impl Runtime {
                     }
                     parent_link
                 };
-                if dirty && !self.guarded(|| self.recompute(sub)) {
-                    return true;
+                if dirty {
+                    self.recompute(sub);
                 }
                 let graph = self.graph.borrow();
                 sub = graph.links.at(parent_link).sub;
@@ -119,26 +127,16 @@ impl Runtime {
         }
     }
 
-    /// Commits or recomputes the dependency behind `link`; returns `false` if user code panicked.
-    fn update_dep(&self, link: u32, commit: bool) -> bool {
+    /// Commits or recomputes the dependency behind `link`.
+    fn update_dep(&self, link: u32, commit: bool) {
         let dep = self.graph.borrow().links.at(link).dep;
         if commit {
             let ops = self.graph.borrow().nodes.at(dep).payload.clone();
-            self.guarded(|| {
-                if let Some(ops) = ops {
-                    self.commit_signal(dep, &ops);
-                }
-            })
+            if let Some(ops) = ops {
+                self.commit_signal(dep, &ops);
+            }
         } else {
-            self.guarded(|| self.recompute(dep))
+            self.recompute(dep);
         }
-    }
-
-    /// Runs a step of the check that calls user code. If it panics, the check gives up and
-    /// reports the consumer dirty: the consumer then re-runs and meets the panic in its own
-    /// read, where its code can handle it, and the nodes in between (now `STALE`) recompute
-    /// once on the way.
-    fn guarded(&self, step: impl FnOnce()) -> bool {
-        catch_unwind(AssertUnwindSafe(step)).is_ok()
     }
 }
