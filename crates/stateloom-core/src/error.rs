@@ -68,6 +68,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub struct Origin(Option<&'static Location<'static>>);
 
 impl Origin {
+    /// An origin that was not recorded (release builds).
+    pub(crate) const UNKNOWN: Origin = Origin(None);
+
     /// The caller's location (debug builds) or an unknown origin (release builds).
     #[track_caller]
     pub fn here() -> Self {

@@ -1,4 +1,4 @@
-//! The per-thread runtime: the graph behind a `RefCell`, the tracking context, and every step
+//! The per-thread runtime: the graph in its cell, the tracking context, and every step
 //! that calls user code (recomputing, committing, checking, running effects, disposing).
 //!
 //! The rule that keeps this sound and re-entrant: the graph is never borrowed while user code
@@ -51,7 +51,7 @@ impl NodeRef {
         }
         #[cfg(not(debug_assertions))]
         {
-            Origin::from_location(Location::caller())
+            Origin::UNKNOWN
         }
     }
 }

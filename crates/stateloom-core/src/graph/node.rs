@@ -157,7 +157,7 @@ impl Node {
         }
         #[cfg(not(debug_assertions))]
         {
-            crate::error::Origin::here()
+            crate::error::Origin::UNKNOWN
         }
     }
 

@@ -122,7 +122,7 @@ impl Runtime {
             }
         }
         graph.queue_sorted = true;
-        origin.unwrap_or_else(Origin::here)
+        origin.unwrap_or(Origin::UNKNOWN)
     }
 
     /// Commits every signal written since the last commit, in write order.
