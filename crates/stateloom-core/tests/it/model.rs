@@ -479,7 +479,7 @@ impl Harness {
         // Live counts: one node per signal, computed, live effect and live root; no effect
         // queued; and for each computed that ran and each live effect, between one link per
         // distinct node its last run read (a repeated read never adds a link; pinned by
-        // `repeated_read_around_a_first_run_computed_makes_one_link`).
+        // `issue_repeated_read_around_a_first_run_links_once`).
         let stats = runtime_stats();
         let live_roots = usize::from(self.data_root.is_some())
             + self.roots.iter().filter(|r| r.is_some()).count();
@@ -771,7 +771,7 @@ fn model_disposed_roots_and_effects_stay_silent() {
 /// `s0`, then `s0` again, got a second `s0` link, because the repeated read was only looked
 /// for at the tail of `s0`'s subscribers, which was the computed's link by then.
 #[test]
-fn repeated_read_around_a_first_run_computed_makes_one_link() {
+fn issue_repeated_read_around_a_first_run_links_once() {
     let before = runtime_stats();
     let ((), root) = create_root(|| {
         let s0 = signal(1_i64);
