@@ -23,3 +23,13 @@
 #[cfg(feature = "core")]
 #[doc(inline)]
 pub use stateloom_core as core;
+
+/// Jotai-style atoms: see [`stateloom_atom`].
+#[cfg(feature = "atom")]
+#[doc(inline)]
+pub use stateloom_atom as atom;
+
+/// Zustand-style stores: see [`stateloom_store`].
+#[cfg(feature = "store")]
+#[doc(inline)]
+pub use stateloom_store as store;

@@ -1,0 +1,3 @@
+//! Placeholder for the atom benches.
+
+fn main() {}

@@ -1,0 +1,3 @@
+//! Placeholder for the store benches.
+
+fn main() {}

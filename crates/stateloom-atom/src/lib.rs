@@ -1,0 +1,1 @@
+//! Placeholder: the stateloom-atom crate is being written.

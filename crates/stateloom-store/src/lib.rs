@@ -1,0 +1,1 @@
+//! Placeholder: the stateloom-store crate is being written.
