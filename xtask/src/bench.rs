@@ -30,6 +30,8 @@ use self::report::Machine;
 pub(crate) struct Options {
     /// Skip `cargo bench` and only rebuild the report from the results already on disk.
     pub(crate) no_run_benches: bool,
+    /// Skip the JavaScript peers in `benches/js`.
+    pub(crate) no_js: bool,
     /// Arguments passed to `cargo bench -p stateloom-benches` unchanged.
     pub(crate) extra: Vec<OsString>,
 }
@@ -50,12 +52,48 @@ pub(crate) fn run(root: &Path, options: &Options) -> anyhow::Result<()> {
         sh.change_dir(root);
         let extra = &options.extra;
         cmd!(sh, "cargo bench -p stateloom-benches {extra...}").run()?;
+        // Results of an earlier run must not pass for this one's.
+        remove_if_present(&criterion.join(results::JS_FILE))?;
+        if !options.no_js {
+            run_js_peers(&sh, root, &criterion.join(results::JS_FILE))?;
+        }
     }
     let machine = Machine::detect()?;
     let written = write_report(&criterion, &root.join("docs"), &machine)?;
     for path in written {
         eprintln!("bench: wrote {}", path.display());
     }
+    Ok(())
+}
+
+/// Runs the JavaScript peers of the atom and store benches (`benches/js`), writing their
+/// medians to `out`; without `node` and `npm` it says so and leaves them out of the report.
+///
+/// # Errors
+///
+/// Fails when `npm ci` or the peer benches fail.
+fn run_js_peers(sh: &Shell, root: &Path, out: &Path) -> anyhow::Result<()> {
+    let has = |tool: &str| {
+        cmd!(sh, "{tool} --version")
+            .quiet()
+            .ignore_stdout()
+            .run()
+            .is_ok()
+    };
+    if !has("node") || !has("npm") {
+        eprintln!("bench: `node` or `npm` not found; the JavaScript peers are left out");
+        return Ok(());
+    }
+    let js = root.join("benches/js");
+    cmd!(
+        sh,
+        "npm ci --prefix {js} --no-audit --no-fund --loglevel=error"
+    )
+    .run()
+    .context("`npm ci` failed in benches/js")?;
+    cmd!(sh, "node {js}/run.mjs {out}")
+        .run()
+        .context("the JavaScript peer benches failed")?;
     Ok(())
 }
 

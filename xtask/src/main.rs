@@ -24,6 +24,7 @@ Tasks:
   tidy     check layering, core's dependencies, `//!` module docs and .ci/run
   bench    run the criterion suite, then write docs/benchmarks.md and docs/benchmarks.svg
            [--no-run-benches]  only rewrite the report from the results already on disk
+           [--no-js]           skip the JavaScript peers (benches/js, needs node and npm)
            [-- <args>]         pass <args> to `cargo bench -p stateloom-benches`
   help     print this message
 ";
@@ -65,7 +66,7 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-/// Parses `bench [--no-run-benches] [-- <args for cargo bench>]`.
+/// Parses `bench [--no-run-benches] [--no-js] [-- <args for cargo bench>]`.
 fn bench_options(parser: &mut lexopt::Parser) -> anyhow::Result<bench::Options> {
     let mut options = bench::Options::default();
     loop {
@@ -78,6 +79,7 @@ fn bench_options(parser: &mut lexopt::Parser) -> anyhow::Result<bench::Options> 
         }
         match parser.next()? {
             Some(Long("no-run-benches")) => options.no_run_benches = true,
+            Some(Long("no-js")) => options.no_js = true,
             Some(arg) => return Err(arg.unexpected().into()),
             None => return Ok(options),
         }

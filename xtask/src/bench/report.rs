@@ -11,7 +11,9 @@ use std::{fmt::Write as _, fs, time::SystemTime};
 use anyhow::{Context, bail};
 use xshell::{Shell, cmd};
 
-use super::results::{BASELINE, MEMORY_FILE, Memory, Results, SIGNAL_GROUP, STATELOOM};
+use super::results::{
+    BASELINE, JS_FILE, MEMORY_FILE, Memory, PEER_WORKLOADS, Results, SIGNAL_GROUP, STATELOOM,
+};
 
 /// Opens the generated part of the report.
 pub(crate) const BEGIN: &str = "<!-- bench:begin -->";
@@ -150,6 +152,14 @@ pub(crate) fn render(results: &Results, machine: &Machine) -> String {
     let _ = writeln!(out);
     out.push_str(&signal_table(results));
     let _ = writeln!(out);
+    let _ = writeln!(out, "## Atoms and stores against JavaScript peers");
+    let _ = writeln!(out);
+    out.push_str(&js_peer_table(results));
+    let _ = writeln!(out);
+    let _ = writeln!(out, "## Atom and store operations");
+    let _ = writeln!(out);
+    out.push_str(&crate_table(results));
+    let _ = writeln!(out);
     let _ = writeln!(out, "## Memory");
     let _ = writeln!(out);
     out.push_str(&memory_table(&results.memory));
@@ -233,6 +243,89 @@ pub(crate) fn signal_table(results: &Results) -> String {
                 .map_or_else(|| "—".to_owned(), shorten),
         };
         let _ = writeln!(out, "| `{SIGNAL_GROUP}/{bench}` | {cell} |");
+    }
+    out
+}
+
+/// The crate workloads against their JavaScript peers: both medians, the peer's over
+/// stateloom's, and the target for that ratio.
+pub(crate) fn js_peer_table(results: &Results) -> String {
+    let mut out = String::new();
+    match &results.js {
+        Some(js) => {
+            let libraries: Vec<String> = js
+                .libraries
+                .iter()
+                .map(|(library, version)| format!("{library} {version}"))
+                .collect();
+            let _ = writeln!(
+                out,
+                "The peers ran in Node {} ({}) in the same run, through `benches/js/run.mjs`.",
+                js.node,
+                libraries.join(", ")
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "The JavaScript peers did not run (`{JS_FILE}` is missing: `node` and `npm` are needed)."
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "The ratio is the peer's median over stateloom's: above 1x, stateloom is faster."
+    );
+    let _ = writeln!(out);
+    out.push_str("| workload | stateloom | peer | peer / stateloom | target |\n");
+    out.push_str("|---|--:|--:|--:|--:|\n");
+    for workload in PEER_WORKLOADS {
+        let ours = results.median(workload.group, STATELOOM);
+        let theirs = results.median(workload.group, workload.peer);
+        let cell = |median: Option<f64>| median.map_or_else(|| "—".to_owned(), format_duration);
+        let ratio = match (ours, theirs) {
+            (Some(ours), Some(theirs)) => {
+                let ratio = theirs / ours;
+                let verdict = if ratio >= workload.target {
+                    "met"
+                } else {
+                    "not met"
+                };
+                format!("{} ({verdict})", format_ratio(ratio))
+            }
+            _ => "—".to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} ({}) | {ratio} | {} |",
+            workload.group,
+            cell(ours),
+            cell(theirs),
+            workload.peer,
+            format_ratio(workload.target)
+        );
+    }
+    out
+}
+
+/// The crates' other groups, such as the overhead of atoms over raw signals: one row per
+/// benchmark.
+pub(crate) fn crate_table(results: &Results) -> String {
+    let groups = results.crate_groups();
+    if groups.is_empty() {
+        return "No results for the crates' other groups.\n".to_owned();
+    }
+    let mut out = String::from("| benchmark | median |\n|---|--:|\n");
+    for (group, functions) in groups {
+        for function in functions {
+            let cell = match results.median(&group, &function) {
+                Some(median) => format_duration(median),
+                None => results
+                    .skip_reason(&group, &function)
+                    .map_or_else(|| "—".to_owned(), shorten),
+            };
+            let _ = writeln!(out, "| `{group}/{function}` | {cell} |");
+        }
     }
     out
 }

@@ -22,6 +22,58 @@ pub(crate) const SKIPPED_FILE: &str = "stateloom-skipped.jsonl";
 /// Bytes per node of each library, written by the `core_memory` bench.
 pub(crate) const MEMORY_FILE: &str = "stateloom-memory.json";
 
+/// The JavaScript peers' medians, written by `benches/js/run.mjs`.
+pub(crate) const JS_FILE: &str = "stateloom-js.json";
+
+/// Group-name prefixes of the crates above the kernel; their groups get tables of their own
+/// instead of rows in the kernel's peer comparison.
+pub(crate) const CRATE_PREFIXES: &[&str] = &["atom_", "store_"];
+
+/// A crate workload measured against a JavaScript peer, with the speed-up it should reach.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct PeerWorkload {
+    /// The criterion group, the same name in the JavaScript results.
+    pub(crate) group: &'static str,
+    /// The JavaScript library measured on it.
+    pub(crate) peer: &'static str,
+    /// The peer's median over stateloom's that the workload should reach.
+    pub(crate) target: f64,
+}
+
+/// The crate workloads with a JavaScript peer, in the order the report lists them.
+pub(crate) const PEER_WORKLOADS: &[PeerWorkload] = &[
+    PeerWorkload {
+        group: "atom_base_derived_sub_100k",
+        peer: "jotai",
+        target: 10.0,
+    },
+    PeerWorkload {
+        group: "atom_fanout_1000",
+        peer: "jotai",
+        target: 10.0,
+    },
+    PeerWorkload {
+        group: "atom_family_lookup_10k",
+        peer: "jotai",
+        target: 10.0,
+    },
+    PeerWorkload {
+        group: "atom_family_create_10k",
+        peer: "jotai",
+        target: 10.0,
+    },
+    PeerWorkload {
+        group: "store_set_state_100k",
+        peer: "zustand",
+        target: 2.0,
+    },
+    PeerWorkload {
+        group: "store_selectors_1000",
+        peer: "zustand",
+        target: 10.0,
+    },
+];
+
 /// The peer-comparison workloads, in the order the report lists them.
 pub(crate) const WORKLOADS: &[&str] = &[
     "kairo_avoidable",
@@ -62,15 +114,29 @@ pub(crate) const SIGNAL_GROUP: &str = "signal";
 /// The benchmarks of the `signal` group, in the order the report lists them.
 pub(crate) const SIGNAL_BENCHES: &[&str] = &["get", "set", "set_chain10_effect"];
 
+/// Median times in nanoseconds by `(group, function)`.
+type Medians = BTreeMap<(String, String), f64>;
+
 /// Everything one report is made from.
 #[derive(Debug, Default)]
 pub(crate) struct Results {
     /// Criterion's median time per iteration in nanoseconds, by `(group, function)`.
-    pub(crate) medians: BTreeMap<(String, String), f64>,
+    pub(crate) medians: Medians,
     /// Why a pair was not measured, by `(group, library)`.
     pub(crate) skipped: BTreeMap<(String, String), String>,
     /// Bytes per node, one row per library, in the file's order.
     pub(crate) memory: Vec<Memory>,
+    /// The JavaScript runtime and library versions, if the JavaScript peers ran.
+    pub(crate) js: Option<JsVersions>,
+}
+
+/// What the JavaScript peers ran on: `node`'s version and each library's.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct JsVersions {
+    /// `process.version`, like `v20.20.2`.
+    pub(crate) node: String,
+    /// `(library, version)` pairs, sorted by library.
+    pub(crate) libraries: Vec<(String, String)>,
 }
 
 /// What one library's nodes cost in memory, in bytes; `None` where the library has no such node
@@ -110,14 +176,33 @@ impl Results {
             .map(String::as_str)
     }
 
-    /// The rows of the comparison table: [`WORKLOADS`], then any other group except `signal`,
-    /// sorted.
+    /// The rows of the comparison table: [`WORKLOADS`], then any other group except `signal`
+    /// and the crates' groups, sorted.
     pub(crate) fn workloads(&self) -> Vec<String> {
         let seen = self.all_groups();
-        let others = seen
-            .into_iter()
-            .filter(|group| *group != SIGNAL_GROUP && !WORKLOADS.contains(group));
+        let others = seen.into_iter().filter(|group| {
+            *group != SIGNAL_GROUP && !WORKLOADS.contains(group) && !is_crate_group(group)
+        });
         known_then_sorted(WORKLOADS, others)
+    }
+
+    /// The crates' groups that are not in [`PEER_WORKLOADS`], sorted, each with its
+    /// benchmarks (sorted) that have a result or a skip.
+    pub(crate) fn crate_groups(&self) -> Vec<(String, Vec<String>)> {
+        let mut groups: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        for (group, function) in self.medians.keys().chain(self.skipped.keys()) {
+            let with_peer = PEER_WORKLOADS.iter().any(|w| w.group == group);
+            if is_crate_group(group) && !with_peer {
+                groups.entry(group).or_default().insert(function);
+            }
+        }
+        groups
+            .into_iter()
+            .map(|(group, functions)| {
+                let functions = functions.into_iter().map(str::to_owned).collect();
+                (group.to_owned(), functions)
+            })
+            .collect()
     }
 
     /// The columns of the comparison table: [`LIBRARIES`], then any other library seen in a
@@ -151,6 +236,13 @@ impl Results {
         let seen = self.medians.keys().chain(self.skipped.keys());
         seen.map(|(group, _)| group.as_str()).collect()
     }
+}
+
+/// Whether `group` belongs to a crate above the kernel (see [`CRATE_PREFIXES`]).
+fn is_crate_group(group: &str) -> bool {
+    CRATE_PREFIXES
+        .iter()
+        .any(|prefix| group.starts_with(prefix))
 }
 
 /// `known` in its order, then the names in `others` that it lacks, sorted and without repeats.
@@ -189,6 +281,11 @@ pub(crate) fn collect(dir: &Path) -> anyhow::Result<Results> {
     }
     if let Some(text) = read_if_present(&dir.join(MEMORY_FILE))? {
         results.memory = parse_memory(&text).context(MEMORY_FILE)?;
+    }
+    if let Some(text) = read_if_present(&dir.join(JS_FILE))? {
+        let (versions, medians) = parse_js(&text).context(JS_FILE)?;
+        results.js = Some(versions);
+        results.medians.extend(medians);
     }
     Ok(results)
 }
@@ -301,4 +398,44 @@ fn parse_memory(text: &str) -> anyhow::Result<Vec<Memory>> {
             })
         })
         .collect()
+}
+
+/// Parses the JavaScript peers' file: `{"node": .., "<library>": "<version>", ..,
+/// "results": [{"group", "library", "median_ns"}, ..]}`.
+fn parse_js(text: &str) -> anyhow::Result<(JsVersions, Medians)> {
+    let file: Value = serde_json::from_str(text)?;
+    let object = file.as_object().context("expected a JSON object")?;
+    let node = object
+        .get("node")
+        .and_then(Value::as_str)
+        .context("`node` is missing")?;
+    let libraries = object
+        .iter()
+        .filter(|(key, _)| *key != "node" && *key != "results")
+        .filter_map(|(key, value)| Some((key.clone(), value.as_str()?.to_owned())))
+        .collect();
+    let rows = object
+        .get("results")
+        .and_then(Value::as_array)
+        .context("`results` is missing")?;
+    let mut medians = BTreeMap::new();
+    for (index, row) in rows.iter().enumerate() {
+        let field = |name: &str| {
+            row[name]
+                .as_str()
+                .with_context(|| format!("result {index}: `{name}` is missing"))
+        };
+        let median = row["median_ns"]
+            .as_f64()
+            .with_context(|| format!("result {index}: `median_ns` is missing"))?;
+        medians.insert(
+            (field("group")?.to_owned(), field("library")?.to_owned()),
+            median,
+        );
+    }
+    let versions = JsVersions {
+        node: node.to_owned(),
+        libraries,
+    };
+    Ok((versions, medians))
 }

@@ -2,6 +2,7 @@
 //! that keeps the hand-written text around the markers.
 
 use super::*;
+use crate::bench::results::JsVersions;
 use crate::bench::tests::machine;
 
 /// A result set with a bit of everything: ratios above and below 1, a skipped pair, a missing
@@ -22,6 +23,12 @@ fn results() -> Results {
         ("signal", "get", 24.2),
         ("signal", "set", 60.7),
         ("signal", "set_chain10_effect", 901.0),
+        ("atom_base_derived_sub_100k", "stateloom", 2.0e6),
+        ("atom_base_derived_sub_100k", "jotai", 5.1e8),
+        ("store_set_state_100k", "stateloom", 5.0e6),
+        ("store_set_state_100k", "zustand", 7.5e6),
+        ("atom_overhead", "atom_get", 6.25),
+        ("atom_overhead", "core_get", 5.0),
     ];
     for (group, function, median) in medians {
         let id = (group.to_owned(), function.to_owned());
@@ -47,6 +54,13 @@ fn results() -> Results {
         link: Some(28.5),
         leaked_per_item: Some(0.0),
     };
+    results.js = Some(JsVersions {
+        node: "v20.20.2".to_owned(),
+        libraries: vec![
+            ("jotai".to_owned(), "3.0.1".to_owned()),
+            ("zustand".to_owned(), "5.1.0".to_owned()),
+        ],
+    });
     results.memory = vec![
         memory("sycamore", Some(96.0), None),
         memory("stateloom", Some(128.0), Some(192.0)),
@@ -159,6 +173,27 @@ fn the_whole_generated_part() {
     | `signal/set` | 60.7 ns |
     | `signal/set_chain10_effect` | 901 ns |
 
+    ## Atoms and stores against JavaScript peers
+
+    The peers ran in Node v20.20.2 (jotai 3.0.1, zustand 5.1.0) in the same run, through `benches/js/run.mjs`.
+    The ratio is the peer's median over stateloom's: above 1x, stateloom is faster.
+
+    | workload | stateloom | peer | peer / stateloom | target |
+    |---|--:|--:|--:|--:|
+    | `atom_base_derived_sub_100k` | 2.00 ms | 510 ms (jotai) | 255x (met) | 10x |
+    | `atom_fanout_1000` | — | — (jotai) | — | 10x |
+    | `atom_family_lookup_10k` | — | — (jotai) | — | 10x |
+    | `atom_family_create_10k` | — | — (jotai) | — | 10x |
+    | `store_set_state_100k` | 5.00 ms | 7.50 ms (zustand) | 1.5x (not met) | 2.0x |
+    | `store_selectors_1000` | — | — (zustand) | — | 10x |
+
+    ## Atom and store operations
+
+    | benchmark | median |
+    |---|--:|
+    | `atom_overhead/atom_get` | 6.25 ns |
+    | `atom_overhead/core_get` | 5.00 ns |
+
     ## Memory
 
     Bytes per node, and bytes still allocated per item once everything is disposed.
@@ -173,6 +208,7 @@ fn the_whole_generated_part() {
     ![Median time per workload and library, log scale](benchmarks.svg)
 
     A missing bar is a skipped pair or a missing result; the table says which.
+    
     ");
 }
 
@@ -236,4 +272,15 @@ fn broken_markers_are_an_error() {
         let error = splice(Some(text), "new").unwrap_err().to_string();
         assert!(error.contains(expected), "{text:?}: {error}");
     }
+}
+
+#[test]
+fn without_javascript_results_the_peer_table_says_why() {
+    let mut results = results();
+    results.js = None;
+    let table = js_peer_table(&results);
+    assert!(
+        table.starts_with("The JavaScript peers did not run"),
+        "{table}"
+    );
 }

@@ -102,3 +102,80 @@ fn unknown_groups_and_libraries_come_last_sorted() {
     assert_eq!(libraries[LIBRARIES.len()..], ["another", "newlib"]);
     assert_eq!(results.signal_benches(), ["get", "set", "aaa"]);
 }
+
+#[test]
+fn javascript_results_join_the_medians_with_their_versions() {
+    let dir = TempDir::new("js");
+    write_benchmark(&dir.0, "atom_fanout_1000", "stateloom", 1.0e4);
+    fs::write(
+        dir.0.join(JS_FILE),
+        r#"{"node":"v20.20.2","jotai":"3.0.1","zustand":"5.1.0","results":[
+            {"group":"atom_fanout_1000","library":"jotai","median_ns":3875355,"samples":567}]}"#,
+    )
+    .unwrap();
+
+    let results = collect(&dir.0).unwrap();
+
+    assert_eq!(
+        results.median("atom_fanout_1000", "jotai"),
+        Some(3_875_355.0)
+    );
+    let js = results.js.unwrap();
+    assert_eq!(js.node, "v20.20.2");
+    assert_eq!(
+        js.libraries,
+        [
+            ("jotai".to_owned(), "3.0.1".to_owned()),
+            ("zustand".to_owned(), "5.1.0".to_owned())
+        ]
+    );
+}
+
+#[test]
+fn a_javascript_result_without_a_median_is_an_error() {
+    let dir = TempDir::new("js-broken");
+    write_benchmark(&dir.0, "kairo_deep", "stateloom", 1.0);
+    fs::write(
+        dir.0.join(JS_FILE),
+        r#"{"node":"v20","results":[{"group":"atom_fanout_1000","library":"jotai"}]}"#,
+    )
+    .unwrap();
+    let error = format!("{:#}", collect(&dir.0).unwrap_err());
+    assert!(error.contains("`median_ns` is missing"), "{error}");
+}
+
+#[test]
+fn crate_groups_stay_out_of_the_kernel_comparison() {
+    let mut results = Results::default();
+    for (group, function) in [
+        ("kairo_deep", "stateloom"),
+        ("atom_overhead", "atom_get"),
+        ("atom_overhead", "core_get"),
+        ("atom_fanout_1000", "stateloom"),
+        ("store_persist_debounced", "stateloom"),
+    ] {
+        results
+            .medians
+            .insert((group.to_owned(), function.to_owned()), 1.0);
+    }
+    assert!(
+        !results
+            .workloads()
+            .iter()
+            .any(|w| w.starts_with("atom_") || w.starts_with("store_"))
+    );
+    let groups = results.crate_groups();
+    assert_eq!(
+        groups,
+        [
+            (
+                "atom_overhead".to_owned(),
+                vec!["atom_get".to_owned(), "core_get".to_owned()]
+            ),
+            (
+                "store_persist_debounced".to_owned(),
+                vec!["stateloom".to_owned()]
+            ),
+        ]
+    );
+}
