@@ -75,7 +75,7 @@ pub use computed::{Computed, computed, computed_with_equals};
 pub use diagnostics::{RuntimeStats, clear_batch_hook, runtime_stats, set_batch_hook};
 pub use effect::{Effect, effect};
 pub use error::{Error, Origin, Result};
-pub use root::{Root, create_root};
+pub use root::{Root, create_detached_root, create_root};
 #[cfg(feature = "serde")]
 pub use scope::{HydrateEntry, ScopeSnapshot, SerializeEntry};
 pub use scope::{Scope, run_in_scope};

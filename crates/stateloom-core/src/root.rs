@@ -3,6 +3,7 @@
 use std::fmt;
 use std::panic::{AssertUnwindSafe, Location, catch_unwind, resume_unwind};
 
+use crate::arena::NIL;
 use crate::graph::{Flags, NodeKind};
 use crate::runtime::{NodeRef, with_runtime};
 
@@ -24,20 +25,35 @@ use crate::runtime::{NodeRef, with_runtime};
 /// ```
 #[track_caller]
 pub fn create_root<T>(f: impl FnOnce() -> T) -> (T, Root) {
-    let location = Location::caller();
-    with_runtime(|rt| {
-        let node = rt.create(NodeKind::Root, Flags::default(), None, location);
-        match catch_unwind(AssertUnwindSafe(|| rt.with_owner(node.index, f))) {
-            Ok(value) => (value, Root { node }),
-            Err(payload) => {
-                rt.dispose(node);
-                resume_unwind(payload)
-            }
-        }
-    })
+    new_root(false, Location::caller(), f)
 }
 
-/// An owner created by [`create_root`]. Dropping a `Root` leaves its nodes alive; call
+/// Like [`create_root`], but the new root has no owner even when it is created inside another
+/// root, a computed or an effect: nothing disposes it except its own [`Root::dispose`].
+///
+/// Libraries that keep nodes for as long as a value of theirs lives (a store, an atom scope)
+/// use it, so a user who creates that value inside an effect does not lose its nodes when the
+/// effect re-runs.
+///
+/// If `f` panics, the root and what it created are disposed and the panic continues.
+///
+/// # Examples
+/// ```
+/// use stateloom_core::{create_detached_root, create_root, signal};
+///
+/// let (inner, outer) = create_root(|| create_detached_root(|| signal(1)));
+/// outer.dispose();
+/// let (count, root) = inner;
+/// assert_eq!(count.get(), 1); // the detached root outlived `outer`
+/// root.dispose();
+/// assert!(!count.is_alive());
+/// ```
+#[track_caller]
+pub fn create_detached_root<T>(f: impl FnOnce() -> T) -> (T, Root) {
+    new_root(true, Location::caller(), f)
+}
+
+/// An owner created by [`create_root`] or [`create_detached_root`]. Dropping a `Root` leaves its nodes alive; call
 /// [`dispose`](Root::dispose) to free them.
 ///
 /// # Examples
@@ -80,6 +96,29 @@ impl Root {
     pub fn dispose(self) {
         with_runtime(|rt| rt.dispose(self.node));
     }
+}
+
+/// Creates a root, owned by the current owner unless `detached`, and runs `f` under it.
+fn new_root<T>(
+    detached: bool,
+    location: &'static Location<'static>,
+    f: impl FnOnce() -> T,
+) -> (T, Root) {
+    with_runtime(|rt| {
+        let create = || rt.create(NodeKind::Root, Flags::default(), None, location);
+        let node = if detached {
+            rt.with_owner(NIL, create)
+        } else {
+            create()
+        };
+        match catch_unwind(AssertUnwindSafe(|| rt.with_owner(node.index, f))) {
+            Ok(value) => (value, Root { node }),
+            Err(payload) => {
+                rt.dispose(node);
+                resume_unwind(payload)
+            }
+        }
+    })
 }
 
 impl fmt::Debug for Root {

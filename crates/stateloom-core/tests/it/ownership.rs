@@ -1,9 +1,11 @@
 //! Ownership: roots, effects and computeds own what they create; disposal order; cleanups.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use stateloom_core::{computed, create_root, effect, on_cleanup, runtime_stats, signal};
+use stateloom_core::{
+    Root, computed, create_detached_root, create_root, effect, on_cleanup, runtime_stats, signal,
+};
 
 use crate::Log;
 
@@ -96,6 +98,30 @@ fn a_panicking_root_body_disposes_what_it_created() {
         })
     });
     assert!(result.is_err());
+    assert_eq!(runtime_stats(), before);
+}
+
+#[test]
+fn a_detached_root_made_by_an_effect_survives_its_reruns_and_its_root() {
+    let before = runtime_stats();
+    let trigger = signal(0);
+    let made: Rc<RefCell<Vec<(stateloom_core::Signal<i32>, Root)>>> = Rc::default();
+    let m = made.clone();
+    let ((), outer) = create_root(|| {
+        effect(move || {
+            let n = trigger.get();
+            m.borrow_mut().push(create_detached_root(|| signal(n)));
+        });
+    });
+    trigger.set(1);
+    outer.dispose();
+    let made = made.take();
+    let values: Vec<i32> = made.iter().map(|(s, _)| s.get()).collect();
+    assert_eq!(values, [0, 1]);
+    for (_, root) in made {
+        root.dispose();
+    }
+    trigger.dispose();
     assert_eq!(runtime_stats(), before);
 }
 
