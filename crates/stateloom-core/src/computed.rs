@@ -10,7 +10,7 @@ use std::rc::Rc;
 
 use crate::error::{Error, Result};
 use crate::graph::{Flags, NodeKind, NodeOps, payload_prefix};
-use crate::runtime::{HandleMarker, NodeRef, with_runtime};
+use crate::runtime::{HandleMarker, NodeRef, try_with_runtime, with_runtime};
 use crate::subscribable::{Subscribable, Subscription, subscribe_to};
 
 /// Creates a computed value: `f` runs on the first read and again on a read after one of the
@@ -234,7 +234,7 @@ impl<T: 'static> Computed<T> {
     /// assert!(c.try_get().is_err());
     /// ```
     pub fn dispose(self) {
-        with_runtime(|rt| rt.dispose(self.node));
+        try_with_runtime(|rt| rt.dispose(self.node));
     }
 
     /// Whether the computed has not been disposed.

@@ -7,7 +7,7 @@ use std::panic::Location;
 use std::rc::Rc;
 
 use crate::graph::{Flags, NodeKind, NodeOps};
-use crate::runtime::{NodeRef, with_runtime};
+use crate::runtime::{NodeRef, try_with_runtime, with_runtime};
 
 /// Creates an effect: runs `f` once now, tracking what it reads, and again after any of it
 /// changes, at the end of the batch that changed it.
@@ -97,7 +97,7 @@ impl Effect {
     /// assert!(!e.is_alive());
     /// ```
     pub fn dispose(self) {
-        with_runtime(|rt| rt.dispose(self.node));
+        try_with_runtime(|rt| rt.dispose(self.node));
     }
 
     /// Whether the effect has not been disposed.

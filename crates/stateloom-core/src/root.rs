@@ -5,7 +5,7 @@ use std::panic::{AssertUnwindSafe, Location, catch_unwind, resume_unwind};
 
 use crate::arena::NIL;
 use crate::graph::{Flags, NodeKind};
-use crate::runtime::{NodeRef, with_runtime};
+use crate::runtime::{NodeRef, try_with_runtime, with_runtime};
 
 /// Runs `f` with a new [`Root`] as the owner of every node it creates, untracked, and returns
 /// `f`'s value together with the root. Disposing the root disposes all of them.
@@ -91,10 +91,13 @@ impl Root {
     /// Disposes every node created under this root (children before owners, cleanups
     /// included) and the root itself.
     ///
+    /// Called while the thread exits, after its runtime is gone (from a `Drop` run by the
+    /// runtime's own teardown, say), it does nothing: the nodes went with the runtime.
+    ///
     /// # Examples
     /// See [`create_root`].
     pub fn dispose(self) {
-        with_runtime(|rt| rt.dispose(self.node));
+        try_with_runtime(|rt| rt.dispose(self.node));
     }
 }
 

@@ -94,6 +94,14 @@ pub(crate) fn with_runtime<R>(f: impl FnOnce(&Runtime) -> R) -> R {
     RUNTIME.with(f)
 }
 
+/// Runs `f` with this thread's runtime, or returns `None` when the thread is exiting and the
+/// runtime is already gone (or being dropped). Disposal uses it: a value whose `Drop` disposes
+/// nodes may be dropped by the runtime's own teardown, when there is nothing left to free.
+#[inline]
+pub(crate) fn try_with_runtime<R>(f: impl FnOnce(&Runtime) -> R) -> Option<R> {
+    RUNTIME.try_with(f).ok()
+}
+
 /// Why a read failed, kept small so the hot path returns in registers instead of moving a
 /// large [`Error`] through memory; [`ReadFail::into_error`] adds the creation site.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

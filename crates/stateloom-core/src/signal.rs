@@ -10,7 +10,7 @@ use std::rc::Rc;
 
 use crate::error::Result;
 use crate::graph::{Flags, NodeKind, NodeOps, payload_prefix};
-use crate::runtime::{HandleMarker, NodeRef, with_runtime};
+use crate::runtime::{HandleMarker, NodeRef, try_with_runtime, with_runtime};
 use crate::subscribable::{Subscribable, Subscription, subscribe_to};
 
 /// Creates a signal holding `value`; writes of an equal value (by `PartialEq`) are ignored.
@@ -314,7 +314,7 @@ impl<T: 'static> Signal<T> {
     /// assert!(s.try_get().is_err());
     /// ```
     pub fn dispose(self) {
-        with_runtime(|rt| rt.dispose(self.node));
+        try_with_runtime(|rt| rt.dispose(self.node));
     }
 
     /// Whether the signal has not been disposed.

@@ -105,7 +105,8 @@ fn a_panicking_root_body_disposes_what_it_created() {
 fn a_detached_root_made_by_an_effect_survives_its_reruns_and_its_root() {
     let before = runtime_stats();
     let trigger = signal(0);
-    let made: Rc<RefCell<Vec<(stateloom_core::Signal<i32>, Root)>>> = Rc::default();
+    type Made = Vec<(stateloom_core::Signal<i32>, Root)>;
+    let made: Rc<RefCell<Made>> = Rc::default();
     let m = made.clone();
     let ((), outer) = create_root(|| {
         effect(move || {
@@ -156,4 +157,30 @@ fn cleanup_can_read_older_siblings_during_disposal() {
     });
     root.dispose();
     insta::assert_snapshot!(log.take(), @"saying goodbye to ada");
+}
+
+#[test]
+fn disposing_from_a_drop_during_thread_exit_does_nothing() {
+    /// Disposes its root when dropped, like a library value that owns nodes.
+    struct Owner(Option<Root>);
+    impl Drop for Owner {
+        fn drop(&mut self) {
+            if let Some(root) = self.0.take() {
+                root.dispose();
+            }
+        }
+    }
+    let dropped = std::thread::spawn(|| {
+        let (value, root) = create_root(|| signal(1));
+        let owner = Owner(Some(root));
+        // The computed's closure, and so `owner`, is dropped by the runtime's teardown when
+        // this thread exits, after the runtime can no longer be reached.
+        let c = computed(move || {
+            let _ = &owner;
+            value.get()
+        });
+        c.get()
+    })
+    .join();
+    assert_eq!(dropped.ok(), Some(1));
 }
