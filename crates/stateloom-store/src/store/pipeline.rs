@@ -1,0 +1,154 @@
+//! Running a write through the middleware, committing it, notifying listeners, and draining
+//! the writes queued meanwhile.
+
+use std::cell::Cell;
+use std::mem;
+use std::rc::Rc;
+
+use super::Store;
+use crate::middleware::{Api, Next};
+use crate::write::{Update, Write};
+
+/// Resets a flag when dropped, also on unwind.
+struct Reset<'a>(&'a Cell<bool>);
+
+impl Drop for Reset<'_> {
+    fn drop(&mut self) {
+        self.0.set(false);
+    }
+}
+
+/// Leaves one pipeline level when dropped, also on unwind.
+struct Leave<'a>(&'a Cell<u32>);
+
+impl Drop for Leave<'_> {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() - 1);
+    }
+}
+
+impl<S: Clone + 'static> Store<S> {
+    /// Runs `write` from pipeline position `index` (0 is the outermost middleware; a position
+    /// past the last middleware commits). While a commit is running, the write is queued.
+    pub(crate) fn run_from(&self, index: usize, write: Write<S>) {
+        let inner = &*self.inner;
+        if inner.destroyed.get() {
+            return;
+        }
+        if inner.busy.get() {
+            inner.queue.borrow_mut().push_back((index, write));
+            return;
+        }
+        inner.depth.set(inner.depth.get() + 1);
+        let leave = Leave(&inner.depth);
+        self.step(index, write);
+        drop(leave);
+        if inner.depth.get() == 0 {
+            self.settle();
+        }
+    }
+
+    /// Hands `write` to the middleware at `index`, or commits it.
+    fn step(&self, index: usize, write: Write<S>) {
+        let middleware = self.inner.middleware.borrow().get(index).cloned();
+        match middleware {
+            Some(m) => m.on_set(
+                &Api::new(self.clone(), index),
+                Next::new(self.clone(), index + 1),
+                write,
+            ),
+            None => self.commit(write),
+        }
+    }
+
+    /// Applies `write` to the state and notifies the listeners with the new and old states.
+    fn commit(&self, write: Write<S>) {
+        let inner = &*self.inner;
+        debug_assert!(
+            !inner.busy.get(),
+            "commits never nest; writes are queued while busy"
+        );
+        let signal = inner.signal;
+        let mut state = match write.into_update() {
+            Update::Replace(state) => state,
+            Update::Mutate(f) => {
+                // A copy keeps the old state for listeners, and a panic in `f` changes nothing.
+                let mut state = signal.with_untracked(S::clone);
+                f(&mut state);
+                state
+            }
+        };
+        inner.busy.set(true);
+        let busy = Reset(&inner.busy);
+        // Swap rather than set: `state` becomes the old state without a clone. Core effects
+        // that read the store run inside this call (outside a batch).
+        signal.update(|current| mem::swap(current, &mut state));
+        let old = state;
+        inner.version.set(inner.version.get() + 1);
+        self.notify(&old);
+        drop(busy);
+        if inner.compact.replace(false) {
+            inner.listeners.borrow_mut().retain(|l| l.is_active());
+        }
+    }
+
+    /// Calls every listener subscribed before this commit started.
+    fn notify(&self, old: &S) {
+        let inner = &*self.inner;
+        let count = inner.listeners.borrow().len();
+        if count == 0 {
+            return;
+        }
+        inner.signal.with_untracked(|new| {
+            for i in 0..count {
+                // Invariant: the list only grows while busy (removals are deferred), so the
+                // first `count` entries are the ones present when the commit began.
+                let listener = Rc::clone(&inner.listeners.borrow()[i]);
+                listener.call(new, old);
+            }
+        });
+    }
+
+    /// After the outermost pipeline run: applies queued writes in order, then a deferred
+    /// destroy.
+    fn settle(&self) {
+        let inner = &*self.inner;
+        if inner.draining.get() {
+            return;
+        }
+        if inner.queue.borrow().is_empty() && !inner.destroy_pending.get() {
+            return;
+        }
+        inner.draining.set(true);
+        let draining = Reset(&inner.draining);
+        loop {
+            let next = inner.queue.borrow_mut().pop_front();
+            let Some((index, write)) = next else { break };
+            self.run_from(index, write);
+        }
+        drop(draining);
+        if inner.destroy_pending.replace(false) {
+            self.finish_destroy();
+        }
+    }
+
+    /// The work of `destroy`: middleware `on_destroy`, then dropping everything.
+    pub(crate) fn finish_destroy(&self) {
+        let inner = &*self.inner;
+        let middleware = mem::take(&mut *inner.middleware.borrow_mut());
+        for (index, m) in middleware.iter().enumerate() {
+            m.on_destroy(&Api::new(self.clone(), index));
+        }
+        drop(middleware);
+        let listeners = mem::take(&mut *inner.listeners.borrow_mut());
+        for listener in &listeners {
+            listener.deactivate();
+        }
+        drop(listeners);
+        inner.queue.borrow_mut().clear();
+        inner.disposed.set(true);
+        if let Some(root) = inner.root.borrow_mut().take() {
+            root.dispose();
+        }
+    }
+}
