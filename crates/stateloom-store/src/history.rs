@@ -287,6 +287,15 @@ impl<S> HistoryInner<S> {
     }
 }
 
+impl<S> Drop for HistoryInner<S> {
+    /// A history dropped without its store being destroyed still frees its signals.
+    fn drop(&mut self) {
+        if let Some(root) = self.root.get_mut().take() {
+            root.dispose();
+        }
+    }
+}
+
 impl<S> Clone for History<S> {
     fn clone(&self) -> Self {
         Self {

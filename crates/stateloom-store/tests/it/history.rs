@@ -185,3 +185,18 @@ fn vetoed_writes_are_not_steps() {
     store.set_state(2);
     assert_eq!(history.undo_len(), 1);
 }
+
+#[test]
+fn a_store_with_history_returns_every_node_when_destroyed_or_unused() {
+    let before = stateloom_core::runtime_stats();
+    for _ in 0..20 {
+        let history = History::new(3);
+        let store = Store::builder(0).middleware(history.clone()).build();
+        store.set_state(1);
+        assert!(history.can_undo().get());
+        store.destroy();
+        // A history never attached to a store frees its signals when dropped.
+        drop(History::<i32>::new(1));
+    }
+    assert_eq!(stateloom_core::runtime_stats(), before);
+}
