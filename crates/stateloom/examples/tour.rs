@@ -10,6 +10,7 @@ use stateloom::core::{
     Scope, batch, computed, create_root, effect, on_cleanup, run_in_scope, runtime_stats, signal,
     untrack,
 };
+use stateloom::store::{Api, History, Next, Store, Write, middleware_fn};
 
 fn heading(title: &str) {
     println!("\n== {title}");
@@ -106,7 +107,9 @@ fn main() {
         println!("outside it user = {}", user.get());
     });
 
-    heading("8. Disposal returns every node");
+    stores();
+
+    heading("10. Disposal returns every node");
     println!(
         "live nodes before disposing the root: {}",
         runtime_stats().nodes
@@ -118,5 +121,68 @@ fn main() {
         baseline.nodes,
         runtime_stats().links
     );
-    println!("\nMore crates (atoms, stores, ...) add their sections here as they land.");
+}
+
+/// A todo list, with its actions as ordinary methods on a newtype.
+#[derive(Clone)]
+struct Todos(Store<Vec<Todo>>);
+
+#[derive(Clone, Debug, PartialEq)]
+struct Todo {
+    title: &'static str,
+    done: bool,
+}
+
+impl Todos {
+    fn add(&self, title: &'static str) {
+        let todo = Todo { title, done: false };
+        self.0.named("add").update(move |list| list.push(todo));
+    }
+
+    fn toggle(&self, index: usize) {
+        self.0.named("toggle").update(move |list| {
+            if let Some(todo) = list.get_mut(index) {
+                todo.done = !todo.done;
+            }
+        });
+    }
+}
+
+fn stores() {
+    heading("9. Stores: one state value, actions, selectors, middleware (stateloom-store)");
+    let history = History::new(10);
+    let vetoes = middleware_fn(
+        |api: &Api<Vec<Todo>>, next: Next<Vec<Todo>>, write: Write<Vec<Todo>>| {
+            if api.with(|list| list.len()) >= 3 && write.action() == Some("add") {
+                println!("   middleware: the list is full, `add` vetoed");
+            } else {
+                next.run(write);
+            }
+        },
+    );
+    // The first middleware added is the outermost: history records only what the veto lets by.
+    let store = Store::builder(Vec::new())
+        .middleware(vetoes)
+        .middleware(history.clone())
+        .build();
+    let todos = Todos(store.clone());
+    let open = store.select(|list| list.iter().filter(|t| !t.done).count());
+    let effect = effect(move || println!("   effect: {} open", open.get()));
+    let sub =
+        store.subscribe(|new, old| println!("   listener: {} -> {} todos", old.len(), new.len()));
+    todos.add("milk");
+    todos.add("eggs");
+    println!("toggling milk: the listener sees the write, the `open` selector changes");
+    todos.toggle(0);
+    todos.add("bread");
+    todos.add("jam");
+    println!("undo (can_undo = {}):", history.can_undo().get());
+    history.undo();
+    println!(
+        "titles now: {:?}",
+        store.with(|l| l.iter().map(|t| t.title).collect::<Vec<_>>())
+    );
+    sub.unsubscribe();
+    effect.dispose();
+    store.destroy();
 }

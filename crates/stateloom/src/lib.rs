@@ -1,11 +1,15 @@
 //! StateLoom: state management for Rust on one fast reactive kernel.
 //!
 //! This crate re-exports the StateLoom crates, each behind a cargo feature of the same name,
-//! for programs that prefer one dependency. Only `core` is on by default.
+//! for programs that prefer one dependency. `core`, `atom` and `store` are on by default.
 //!
 //! | feature | crate | what it gives |
 //! |---|---|---|
 //! | `core` | [`stateloom-core`](https://docs.rs/stateloom-core) | signals, computeds, effects, batches, roots, scopes |
+//! | `atom` | [`stateloom-atom`](https://docs.rs/stateloom-atom) | Jotai-style atoms: config objects whose values live in scopes; derived, writable, families |
+//! | `store` | [`stateloom-store`](https://docs.rs/stateloom-store) | Zustand-style stores: selectors, listeners, middleware (persist, history, logger) |
+//!
+//! `serde` and `tracing` turn on the features of the same name in the crates that have them.
 //!
 //! ```
 //! use stateloom::core::{computed, signal};
