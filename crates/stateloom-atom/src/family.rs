@@ -1,0 +1,276 @@
+//! Atom families: [`atom_family`] memoizes one atom per parameter, and removing a parameter
+//! frees its atom and that atom's nodes in every scope.
+
+use std::borrow::Borrow;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::{BuildHasher, Hash};
+use std::rc::Rc;
+
+/// The default hasher of [`AtomFamily`]: the Fx hash from `rustc-hash`.
+///
+/// Fast for the small keys families are looked up by (integers, short strings), but not
+/// resistant to collision attacks: for parameters an attacker chooses, use
+/// [`atom_family_with_hasher`] with [`RandomState`](std::collections::hash_map::RandomState).
+pub use rustc_hash::FxBuildHasher;
+
+use crate::handle::AtomHandle;
+use crate::scope::inner::free_atom;
+
+/// Creates an atom family: `family.get(&param)` returns the atom `factory` made for
+/// `param`, calling it only the first time.
+///
+/// `factory` must create a new atom for each parameter (the family owns it):
+/// [`remove`](AtomFamily::remove) and [`retain`](AtomFamily::retain) free the atoms they
+/// evict, together with their nodes in every scope of this thread, so a stale handle fails
+/// cleanly ([`Error::Removed`](crate::Error::Removed)) and a create/remove loop does not
+/// leak. Dropping the family keeps its atoms; call [`clear`](AtomFamily::clear) to free them.
+///
+/// Parameters are hashed with [`FxBuildHasher`]; see [`atom_family_with_hasher`].
+///
+/// # Examples
+/// ```
+/// use stateloom_atom::{atom, atom_family};
+///
+/// #[derive(Clone, PartialEq)]
+/// struct Todo { text: String, done: bool }
+///
+/// let todos = atom_family(|id: &u32| atom(Todo { text: format!("todo {id}"), done: false }));
+/// let first = todos.get(&1);
+/// assert_eq!(todos.get(&1), first); // memoized
+/// first.update(|t| t.done = true);
+/// assert!(todos.get(&1).get().done);
+/// assert!(todos.remove(&1));
+/// assert!(first.try_get().is_err()); // the old handle is stale
+/// ```
+pub fn atom_family<P, H>(factory: impl Fn(&P) -> H + 'static) -> AtomFamily<P, H>
+where
+    P: Hash + Eq + Clone + 'static,
+    H: AtomHandle,
+{
+    atom_family_with_hasher(FxBuildHasher, factory)
+}
+
+/// Like [`atom_family`], hashing parameters with `hasher`.
+///
+/// # Examples
+/// ```
+/// use std::collections::hash_map::RandomState;
+/// use stateloom_atom::{atom, atom_family_with_hasher};
+///
+/// let users = atom_family_with_hasher(RandomState::new(), |name: &String| atom(name.len()));
+/// assert_eq!(users.get("ada").get(), 3);
+/// ```
+pub fn atom_family_with_hasher<P, H, S>(
+    hasher: S,
+    factory: impl Fn(&P) -> H + 'static,
+) -> AtomFamily<P, H, S>
+where
+    P: Hash + Eq + Clone + 'static,
+    H: AtomHandle,
+    S: BuildHasher,
+{
+    AtomFamily {
+        inner: Rc::new(FamilyInner {
+            factory: Box::new(factory),
+            members: RefCell::new(HashMap::with_hasher(hasher)),
+        }),
+    }
+}
+
+/// A memoized map from parameters to atoms, made by [`atom_family`].
+///
+/// A cheap `Clone` handle to shared state; not `Send`.
+///
+/// # Examples
+/// See [`atom_family`].
+pub struct AtomFamily<P, H, S = FxBuildHasher> {
+    inner: Rc<FamilyInner<P, H, S>>,
+}
+
+struct FamilyInner<P, H, S> {
+    factory: Box<dyn Fn(&P) -> H>,
+    members: RefCell<HashMap<P, H, S>>,
+}
+
+impl<P, H, S> AtomFamily<P, H, S>
+where
+    P: Hash + Eq + Clone + 'static,
+    H: AtomHandle,
+    S: BuildHasher,
+{
+    /// Returns the atom for `param`, creating it with the factory on first use.
+    ///
+    /// The factory runs with the family released, so it may use the family itself.
+    ///
+    /// # Examples
+    /// ```
+    /// use stateloom_atom::{atom, atom_family};
+    ///
+    /// let names = atom_family(|id: &String| atom(id.to_uppercase()));
+    /// assert_eq!(names.get("ada").get(), "ADA"); // look up by `&str`
+    /// ```
+    #[inline]
+    pub fn get<Q>(&self, param: &Q) -> H
+    where
+        P: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = P> + ?Sized,
+    {
+        if let Some(handle) = self.inner.members.borrow().get(param) {
+            return *handle;
+        }
+        self.create(param.to_owned())
+    }
+
+    #[cold]
+    fn create(&self, param: P) -> H {
+        let handle = (self.inner.factory)(&param);
+        let mut members = self.inner.members.borrow_mut();
+        if let Some(existing) = members.get(&param) {
+            // The factory asked for its own parameter: keep the first atom, free this one.
+            let existing = *existing;
+            drop(members);
+            free_atom(handle.id().0);
+            return existing;
+        }
+        members.insert(param, handle);
+        handle
+    }
+
+    /// Removes `param`'s atom and frees it (its nodes in every scope, its mount cleanup).
+    /// Returns whether there was one. A later [`get`](Self::get) creates a fresh atom.
+    ///
+    /// # Examples
+    /// ```
+    /// use stateloom_atom::{atom, atom_family};
+    ///
+    /// let f = atom_family(|id: &u32| atom(*id));
+    /// let a = f.get(&1);
+    /// assert!(f.remove(&1));
+    /// assert!(!f.remove(&1));
+    /// assert_ne!(f.get(&1), a);
+    /// ```
+    pub fn remove<Q>(&self, param: &Q) -> bool
+    where
+        P: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let removed = self.inner.members.borrow_mut().remove(param);
+        match removed {
+            Some(handle) => {
+                free_atom(handle.id().0);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Keeps the atoms whose parameter satisfies `keep` and removes the others, as
+    /// [`remove`](Self::remove) does. Returns how many were removed.
+    ///
+    /// # Examples
+    /// ```
+    /// use stateloom_atom::{atom, atom_family};
+    ///
+    /// let f = atom_family(|id: &u32| atom(*id));
+    /// for id in 0..10 {
+    ///     f.get(&id);
+    /// }
+    /// assert_eq!(f.retain(|id| id % 2 == 0), 5);
+    /// assert_eq!(f.len(), 5);
+    /// ```
+    pub fn retain(&self, mut keep: impl FnMut(&P) -> bool) -> usize {
+        let params: Vec<P> = self.inner.members.borrow().keys().cloned().collect();
+        let doomed: Vec<P> = params.into_iter().filter(|p| !keep(p)).collect();
+        let mut removed = 0;
+        for param in &doomed {
+            if self.remove(param) {
+                removed += 1;
+            }
+        }
+        removed
+    }
+
+    /// Removes and frees every atom of the family.
+    ///
+    /// # Examples
+    /// ```
+    /// let f = stateloom_atom::atom_family(|id: &u32| stateloom_atom::atom(*id));
+    /// f.get(&1);
+    /// f.clear();
+    /// assert!(f.is_empty());
+    /// ```
+    pub fn clear(&self) {
+        let members: Vec<H> = self
+            .inner
+            .members
+            .borrow_mut()
+            .drain()
+            .map(|(_, h)| h)
+            .collect();
+        for handle in members {
+            free_atom(handle.id().0);
+        }
+    }
+
+    /// Whether `param` has an atom.
+    ///
+    /// # Examples
+    /// ```
+    /// let f = stateloom_atom::atom_family(|id: &u32| stateloom_atom::atom(*id));
+    /// f.get(&1);
+    /// assert!(f.contains(&1) && !f.contains(&2));
+    /// ```
+    pub fn contains<Q>(&self, param: &Q) -> bool
+    where
+        P: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.inner.members.borrow().contains_key(param)
+    }
+
+    /// How many parameters have an atom.
+    ///
+    /// # Examples
+    /// See [`retain`](Self::retain).
+    pub fn len(&self) -> usize {
+        self.inner.members.borrow().len()
+    }
+
+    /// Whether the family has no atoms.
+    ///
+    /// # Examples
+    /// See [`clear`](Self::clear).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The parameters that have an atom, in no particular order.
+    ///
+    /// # Examples
+    /// ```
+    /// let f = stateloom_atom::atom_family(|id: &u32| stateloom_atom::atom(*id));
+    /// f.get(&3);
+    /// assert_eq!(f.params(), [3]);
+    /// ```
+    pub fn params(&self) -> Vec<P> {
+        self.inner.members.borrow().keys().cloned().collect()
+    }
+}
+
+impl<P, H, S> Clone for AtomFamily<P, H, S> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<P, H, S> fmt::Debug for AtomFamily<P, H, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AtomFamily")
+            .field("len", &self.inner.members.borrow().len())
+            .finish()
+    }
+}

@@ -1,0 +1,383 @@
+//! A scope's state: one slot per atom it has used, holding the kernel node for that atom,
+//! and the steps that create, read, write and free those nodes.
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::rc::{Rc, Weak};
+
+use slotmap::SecondaryMap;
+use stateloom_core::{Computed, Root, Signal, batch, create_detached_root, untrack};
+
+use crate::context::{Getter, Setter};
+use crate::error::{Error, Result};
+use crate::handle::AtomId;
+use crate::lifecycle::{self, Task};
+use crate::registry::{self, AtomKey};
+
+/// The kernel node behind an atom in one scope.
+pub(crate) enum TypedNode<T> {
+    Signal(Signal<T>),
+    Computed(Computed<T>),
+}
+
+impl<T> Clone for TypedNode<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for TypedNode<T> {}
+
+impl<T: 'static> TypedNode<T> {
+    #[inline(always)]
+    #[track_caller]
+    pub(crate) fn with<R>(self, f: impl FnOnce(&T) -> R) -> R {
+        match self {
+            TypedNode::Signal(s) => s.with(f),
+            TypedNode::Computed(c) => c.with(f),
+        }
+    }
+
+    pub(crate) fn try_with<R>(self, f: impl FnOnce(&T) -> R) -> Result<R> {
+        Ok(match self {
+            TypedNode::Signal(s) => s.try_with(f)?,
+            TypedNode::Computed(c) => c.try_with(f)?,
+        })
+    }
+
+    /// The signal of a base atom.
+    #[track_caller]
+    pub(crate) fn signal(self) -> Signal<T> {
+        match self {
+            TypedNode::Signal(s) => s,
+            TypedNode::Computed(_) => unreachable!("only atoms with a stored value are set"),
+        }
+    }
+}
+
+/// A freshly created node, type-erased for the scope's map.
+pub(crate) struct Made {
+    node: Box<dyn Any>,
+    dispose: fn(&dyn Any),
+}
+
+impl Made {
+    pub(crate) fn signal<T: 'static>(signal: Signal<T>) -> Self {
+        Self {
+            node: Box::new(TypedNode::Signal(signal)),
+            dispose: dispose_node::<T>,
+        }
+    }
+
+    pub(crate) fn computed<T: 'static>(computed: Computed<T>) -> Self {
+        Self {
+            node: Box::new(TypedNode::Computed(computed)),
+            dispose: dispose_node::<T>,
+        }
+    }
+}
+
+fn dispose_node<T: 'static>(node: &dyn Any) {
+    match node.downcast_ref::<TypedNode<T>>() {
+        Some(TypedNode::Signal(s)) => s.dispose(),
+        Some(TypedNode::Computed(c)) => c.dispose(),
+        None => unreachable!("a slot holds the node its config made"),
+    }
+}
+
+/// What a scope knows about one atom.
+///
+/// # Invariants
+/// `count` is the number of listeners plus the number of mounted atoms whose `deps` list
+/// this one; `mounted == (count > 0)`. `active` says the mount hook ran and its cleanup (if
+/// any) is in `cleanup`.
+pub(crate) struct Slot {
+    node: Box<dyn Any>,
+    dispose: fn(&dyn Any),
+    /// The atoms the last evaluation read through its getter, sorted, without duplicates.
+    pub(super) deps: Vec<AtomKey>,
+    pub(super) count: u32,
+    pub(super) mounted: bool,
+    pub(super) has_on_mount: bool,
+    pub(super) active: bool,
+    pub(super) cleanup: Option<Box<dyn FnOnce()>>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum State {
+    Live,
+    Disposing,
+    Disposed,
+}
+
+/// The shared state behind an [`AtomScope`](crate::AtomScope) handle.
+pub(crate) struct ScopeInner {
+    me: Weak<ScopeInner>,
+    pub(super) slots: RefCell<SecondaryMap<AtomKey, Slot>>,
+    /// Owns every node the scope creates; `None` once disposed.
+    root: RefCell<Option<Root>>,
+    pub(super) state: Cell<State>,
+    /// Set when lifecycle work for this scope was queued, so a plain read knows to drain.
+    pub(super) pending: Cell<bool>,
+    /// Whether dropping the last handle disposes the scope (not for the thread's default).
+    auto_dispose: bool,
+}
+
+thread_local! {
+    /// The scopes alive on this thread, so removing an atom frees its node in each of them.
+    static LIVE: RefCell<Vec<Weak<ScopeInner>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Creates the root that owns a scope's nodes. It is detached: no running effect or computed
+/// owns it, so a scope created (or first used) inside one keeps its nodes when that one re-runs.
+fn detached_root() -> Root {
+    create_detached_root(|| ()).1
+}
+
+impl ScopeInner {
+    pub(crate) fn new(auto_dispose: bool) -> Rc<Self> {
+        let root = detached_root();
+        lifecycle::arm();
+        let inner = Rc::new_cyclic(|me| ScopeInner {
+            me: me.clone(),
+            slots: RefCell::new(SecondaryMap::new()),
+            root: RefCell::new(Some(root)),
+            state: Cell::new(State::Live),
+            pending: Cell::new(false),
+            auto_dispose,
+        });
+        LIVE.with(|live| {
+            let mut live = live.borrow_mut();
+            if live.len() >= 16 && live.len().is_power_of_two() {
+                live.retain(|w| w.strong_count() > 0);
+            }
+            live.push(Rc::downgrade(&inner));
+        });
+        inner
+    }
+
+    pub(crate) fn weak(&self) -> Weak<ScopeInner> {
+        self.me.clone()
+    }
+
+    /// Whether lifecycle work was queued since the last call; clears the flag.
+    #[inline]
+    pub(crate) fn take_pending(&self) -> bool {
+        // Read first: the common case must not write.
+        self.pending.get() && self.pending.replace(false)
+    }
+
+    pub(crate) fn is_live(&self) -> bool {
+        self.state.get() == State::Live
+    }
+
+    /// The node of an atom this scope already created.
+    #[inline]
+    fn lookup<T: 'static>(&self, key: AtomKey) -> Option<TypedNode<T>> {
+        let slots = self.slots.borrow();
+        let slot = slots.get(key)?;
+        Some(
+            *slot
+                .node
+                .downcast_ref::<TypedNode<T>>()
+                .expect("an atom handle's type matches its config"),
+        )
+    }
+
+    /// The node of an atom, created on first use.
+    #[inline]
+    pub(crate) fn node<T: 'static>(&self, key: AtomKey) -> Result<TypedNode<T>> {
+        match self.lookup(key) {
+            Some(node) => Ok(node),
+            None => self.resolve(key),
+        }
+    }
+
+    /// Like [`node`](Self::node), panicking with the error's message.
+    #[inline(always)]
+    #[track_caller]
+    pub(crate) fn node_or_panic<T: 'static>(&self, key: AtomKey) -> TypedNode<T> {
+        match self.lookup(key) {
+            Some(node) => node,
+            None => self.resolve(key).unwrap_or_else(|e| panic!("{e}")),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn resolve<T: 'static>(&self, key: AtomKey) -> Result<TypedNode<T>> {
+        if !self.is_live() {
+            return Err(Error::ScopeDisposed);
+        }
+        let config = registry::config(key).ok_or(Error::Removed { id: AtomId(key) })?;
+        let made = {
+            let root = self.root.borrow();
+            let root = root.as_ref().expect("a live scope has its root");
+            root.run(|| config.create(self, key))
+        };
+        let node = *made
+            .node
+            .downcast_ref::<TypedNode<T>>()
+            .expect("an atom handle's type matches its config");
+        let slot = Slot {
+            node: made.node,
+            dispose: made.dispose,
+            deps: Vec::new(),
+            count: 0,
+            mounted: false,
+            has_on_mount: registry::has_on_mount(key),
+            active: false,
+            cleanup: None,
+        };
+        self.slots.borrow_mut().insert(key, slot);
+        Ok(node)
+    }
+
+    /// Reads an atom, tracked by the running computed or effect.
+    #[inline(always)]
+    #[track_caller]
+    pub(crate) fn read<T: 'static, R>(&self, key: AtomKey, f: impl FnOnce(&T) -> R) -> R {
+        self.node_or_panic::<T>(key).with(f)
+    }
+
+    pub(crate) fn try_read<T: 'static, R>(
+        &self,
+        key: AtomKey,
+        f: impl FnOnce(&T) -> R,
+    ) -> Result<R> {
+        self.node::<T>(key)?.try_with(f)
+    }
+
+    /// Runs a write function: untracked, as one batch, with lifecycle work deferred to its end.
+    pub(crate) fn write_with<R>(&self, f: impl FnOnce(&Setter<'_>) -> R) -> R {
+        let result = {
+            let _busy = lifecycle::busy();
+            untrack(|| batch(|| f(&Setter::new(self))))
+        };
+        lifecycle::drain();
+        result
+    }
+
+    /// Frees the node of a removed atom (and runs its mount cleanup).
+    pub(crate) fn evict(&self, key: AtomKey) {
+        let slot = {
+            let mut slots = self.slots.borrow_mut();
+            let Some(slot) = slots.remove(key) else {
+                return;
+            };
+            if slot.mounted {
+                self.unmount_all(&mut slots, slot.deps.iter().copied());
+            }
+            slot
+        };
+        if slot.active
+            && let Some(cleanup) = slot.cleanup
+        {
+            lifecycle::push(Task::Run(cleanup));
+        }
+        (slot.dispose)(&*slot.node);
+    }
+
+    /// Disposes every node: runs active mount cleanups, disposes the root (subscriptions
+    /// included) and forgets every slot. With `reopen`, starts again with a fresh root.
+    pub(crate) fn shutdown(&self, reopen: bool) {
+        if !self.is_live() {
+            return;
+        }
+        self.state.set(State::Disposing);
+        let cleanups: Vec<Box<dyn FnOnce()>> = self
+            .slots
+            .borrow_mut()
+            .values_mut()
+            .filter_map(|slot| {
+                slot.count = 0;
+                slot.mounted = false;
+                let active = std::mem::replace(&mut slot.active, false);
+                if active { slot.cleanup.take() } else { None }
+            })
+            .collect();
+        let mut first_panic = None;
+        for cleanup in cleanups {
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| untrack(|| batch(cleanup)))) {
+                first_panic.get_or_insert(payload);
+            }
+        }
+        let root = self.root.borrow_mut().take();
+        if let Some(root) = root {
+            root.dispose();
+        }
+        let slots = std::mem::take(&mut *self.slots.borrow_mut());
+        drop(slots);
+        if reopen {
+            *self.root.borrow_mut() = Some(detached_root());
+            self.state.set(State::Live);
+        } else {
+            self.state.set(State::Disposed);
+        }
+        if let Some(payload) = first_panic {
+            resume_unwind(payload);
+        }
+    }
+
+    /// How many atoms have a node in this scope.
+    pub(crate) fn len(&self) -> usize {
+        self.slots.borrow().len()
+    }
+
+    /// Runs `f` with this scope's root as the owner of the nodes it creates.
+    #[track_caller]
+    pub(crate) fn in_root<R>(&self, f: impl FnOnce() -> R) -> R {
+        let root = self.root.borrow();
+        let root = root
+            .as_ref()
+            .unwrap_or_else(|| panic!("{}", Error::ScopeDisposed));
+        root.run(f)
+    }
+}
+
+impl Drop for ScopeInner {
+    fn drop(&mut self) {
+        if !self.auto_dispose || !self.is_live() || lifecycle::tearing_down() {
+            return;
+        }
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| self.shutdown(false)))
+            && !lifecycle::tearing_down()
+        {
+            resume_unwind(payload);
+        }
+    }
+}
+
+/// Evaluates a derived atom's read function in the scope, recording what it reads.
+pub(crate) fn evaluate<T>(
+    scope: &Weak<ScopeInner>,
+    key: AtomKey,
+    read: &impl Fn(&Getter<'_>) -> T,
+) -> T {
+    let scope = scope
+        .upgrade()
+        .unwrap_or_else(|| panic!("{}", Error::ScopeDisposed));
+    let _busy = lifecycle::busy();
+    let getter = Getter::new(&scope);
+    let value = read(&getter);
+    scope.record_deps(key, getter.into_deps());
+    value
+}
+
+/// Removes an atom from the registry and frees its node in every live scope on this thread.
+pub(crate) fn free_atom(key: AtomKey) {
+    if !registry::remove(key) {
+        return;
+    }
+    let scopes: Vec<Rc<ScopeInner>> = LIVE.with(|live| {
+        let mut live = live.borrow_mut();
+        live.retain(|w| w.strong_count() > 0);
+        live.iter().filter_map(Weak::upgrade).collect()
+    });
+    for scope in &scopes {
+        scope.evict(key);
+    }
+    drop(scopes);
+    lifecycle::drain();
+}
