@@ -6,6 +6,7 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
+use stateloom::atom::{AtomScope, atom, atom_family, default_scope, derived, writable_atom};
 use stateloom::core::{
     Scope, batch, computed, create_root, effect, on_cleanup, run_in_scope, runtime_stats, signal,
     untrack,
@@ -19,6 +20,9 @@ fn heading(title: &str) {
 fn main() {
     println!("StateLoom tour: every line below is printed by the code that makes it happen.");
 
+    // The thread's default atom scope keeps one root node for the thread's whole life; make it
+    // before taking the baseline so the count at the end compares like with like.
+    drop(default_scope());
     let baseline = runtime_stats();
     let ((), root) = create_root(|| {
         heading("1. Signals, computeds and effects (stateloom-core)");
@@ -107,6 +111,7 @@ fn main() {
         println!("outside it user = {}", user.get());
     });
 
+    atoms();
     stores();
 
     heading("10. Disposal returns every node");
@@ -121,6 +126,50 @@ fn main() {
         baseline.nodes,
         runtime_stats().links
     );
+}
+
+fn atoms() {
+    heading("8. Atoms: definitions shared, values per scope (stateloom-atom)");
+    let celsius = atom(20.0_f64);
+    // A writable atom: read as Fahrenheit, and writing Fahrenheit sets Celsius.
+    let fahrenheit = writable_atom(
+        move |get| get.get(celsius) * 9.0 / 5.0 + 32.0,
+        move |set, f: f64| set.set(celsius, (f - 32.0) * 5.0 / 9.0),
+    );
+    let label =
+        derived(move |get| format!("{:.1}°C = {:.1}°F", get.get(celsius), get.get(fahrenheit)));
+    let sub = label.subscribe(|text| println!("   subscriber: {text}"));
+    println!("default scope: {}", label.get());
+    println!("writing 212°F through the writable atom:");
+    fahrenheit.write(212.0);
+
+    println!("a new AtomScope starts from the initial values, isolated from the default one:");
+    let request = AtomScope::new();
+    request.set(celsius, -40.0);
+    println!(
+        "request scope: {}; default scope: {}",
+        request.get(label),
+        label.get()
+    );
+    request.dispose();
+    sub.unsubscribe();
+
+    println!("a family gives one atom per id; on_mount runs while someone listens:");
+    let todo = atom_family(|id: &u32| {
+        let id = *id;
+        atom(format!("todo #{id}")).on_mount(move |_| {
+            println!("   todo #{id} mounted");
+            move || println!("   todo #{id} unmounted")
+        })
+    });
+    let first = todo.get(&1);
+    let watch = first.subscribe(|title| println!("   subscriber: {title}"));
+    first.set("buy milk".to_owned());
+    watch.unsubscribe();
+    todo.remove(&1);
+    println!("removed #1: the family holds {} atoms", todo.len());
+    // The default scope lives as long as the thread; reset frees what it holds.
+    default_scope().reset();
 }
 
 /// A todo list, with its actions as ordinary methods on a newtype.
