@@ -76,7 +76,7 @@ impl Graph {
     pub(crate) fn insert(&mut self, mut node: Node, owner: u32) -> (u32, u32) {
         node.owner = owner;
         if node.kind == NodeKind::Effect {
-            node.seq = self.next_seq;
+            node.mark = self.next_seq;
             self.next_seq = self.next_seq.wrapping_add(1);
         }
         let (index, generation) = self.nodes.insert(node);
@@ -185,7 +185,7 @@ impl Graph {
             return;
         }
         node.flags.insert(Flags::QUEUED);
-        let seq = node.seq;
+        let seq = node.mark;
         if self.queue.last().is_some_and(|last| last.seq > seq) {
             self.queue_sorted = false;
         }

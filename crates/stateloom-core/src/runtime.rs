@@ -365,7 +365,8 @@ impl Runtime {
     pub(crate) fn run_consumer(&self, index: u32) -> bool {
         let (ops, stamp, has_owned) = {
             let mut graph = self.graph.borrow_mut();
-            graph.next_stamp = graph.next_stamp.wrapping_add(1);
+            // `0` is the mark of a source no run has tracked, so it is never a stamp.
+            graph.next_stamp = graph.next_stamp.checked_add(1).unwrap_or(1);
             let stamp = graph.next_stamp;
             let node = graph.nodes.at_mut(index);
             node.flags

@@ -124,9 +124,16 @@ impl Graph {
         if next_dep != NIL && self.links.at(next_dep).dep == dep {
             self.links.at_mut(next_dep).stamp = stamp;
             self.nodes.at_mut(sub).deps_tail = next_dep;
+            self.nodes.at_mut(dep).mark = stamp;
+            return;
+        }
+        // Invariant: a source's mark equals a stamp only if the run with that stamp tracked it
+        // (stamps are unique per run and never 0, the mark of a source nothing tracked yet).
+        if self.nodes.at(dep).mark == stamp {
             return;
         }
         self.link_after(dep, sub, stamp, prev_dep, next_dep);
+        self.nodes.at_mut(dep).mark = stamp;
     }
 
     /// The rest of [`link`](Self::link), when the read is neither a repeat of the last one nor

@@ -133,8 +133,10 @@ pub(crate) struct Node {
     pub(crate) first_child: u32,
     pub(crate) prev_sibling: u32,
     pub(crate) next_sibling: u32,
-    /// Effects: creation order, used to order the flush.
-    pub(crate) seq: u32,
+    /// Effects: creation order, used to order the flush. Signals and computeds: the stamp of
+    /// the last run that tracked them, so a repeated read within one run is recognised
+    /// without walking any list (see `Graph::link`). `0` is never a run's stamp.
+    pub(crate) mark: u32,
     pub(crate) payload: Option<Rc<dyn NodeOps>>,
     /// Where the node was created, for error messages (debug builds only).
     #[cfg(debug_assertions)]
@@ -180,7 +182,7 @@ impl Node {
             first_child: NIL,
             prev_sibling: NIL,
             next_sibling: NIL,
-            seq: 0,
+            mark: 0,
             payload,
             #[cfg(debug_assertions)]
             origin,

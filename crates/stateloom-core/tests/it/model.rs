@@ -790,3 +790,26 @@ fn issue_repeated_read_around_a_first_run_links_once() {
     root.dispose();
     assert_eq!(runtime_stats(), before);
 }
+
+/// Repeated reads that alternate with a dependency recomputing inside the run (the kairo
+/// `unstable` shape) are recognised by the source's mark, not by walking lists: every run
+/// keeps exactly one link per dependency, and no dependency is lost between runs.
+#[test]
+fn repeated_alternating_reads_around_a_nested_recompute_link_once() {
+    let before = runtime_stats();
+    let ((), root) = create_root(|| {
+        let head = signal(1_i64);
+        let double = computed(move || head.get() * 2);
+        let sum = computed(move || (0..5).map(|_| head.get() + double.get()).sum::<i64>());
+        assert_eq!(sum.get(), 15);
+        for n in 2..6 {
+            head.set(n);
+            // `double` recomputes inside `sum`'s run, between reads of `head`.
+            assert_eq!(sum.get(), 15 * n);
+            // Links: head -> double, head -> sum, double -> sum.
+            assert_eq!(runtime_stats().links, before.links + 3);
+        }
+    });
+    root.dispose();
+    assert_eq!(runtime_stats(), before);
+}
