@@ -4,6 +4,7 @@
 use std::borrow::Borrow;
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
 use std::rc::Rc;
@@ -127,15 +128,19 @@ where
     fn create(&self, param: P) -> H {
         let handle = (self.inner.factory)(&param);
         let mut members = self.inner.members.borrow_mut();
-        if let Some(existing) = members.get(&param) {
-            // The factory asked for its own parameter: keep the first atom, free this one.
-            let existing = *existing;
-            drop(members);
-            free_atom(handle.id().0);
-            return existing;
+        match members.entry(param) {
+            Entry::Vacant(slot) => {
+                slot.insert(handle);
+                handle
+            }
+            Entry::Occupied(slot) => {
+                // The factory asked for its own parameter: keep the first atom, free this one.
+                let existing = *slot.get();
+                drop(members);
+                free_atom(handle.id().0);
+                existing
+            }
         }
-        members.insert(param, handle);
-        handle
     }
 
     /// Removes `param`'s atom and frees it (its nodes in every scope, its mount cleanup).
