@@ -278,29 +278,33 @@ impl<T: 'static> Signal<T> {
     /// ```
     pub fn update(&self, f: impl FnOnce(&mut T)) {
         with_runtime(|rt| {
-            let Some((_, Some(ops))) = rt.lookup(self.node) else {
+            let Some((flags, Some(ops))) = rt.lookup(self.node) else {
                 return;
             };
             let data = downcast::<T>(&ops);
             let mut pending = data.pending.borrow_mut();
-            let forced = match pending.as_mut() {
-                Some(value) => {
-                    f(value);
-                    false
-                }
-                None => {
-                    let mut value = data.value.try_borrow_mut().unwrap_or_else(|_| {
-                        panic!(
-                            "a signal was updated while its value was borrowed by `with` ({})",
-                            self.node.origin()
-                        )
-                    });
-                    f(&mut value);
-                    true
-                }
-            };
+            if let Some(value) = pending.as_mut() {
+                f(value);
+                drop(pending);
+                rt.signal_written(self.node.index, false);
+                return;
+            }
+            let mut value = data.value.try_borrow_mut().unwrap_or_else(|_| {
+                panic!(
+                    "a signal was updated while its value was borrowed by `with` ({})",
+                    self.node.origin()
+                )
+            });
+            f(&mut value);
+            drop(value);
             drop(pending);
-            rt.signal_written(self.node.index, forced);
+            if !flags.contains(Flags::DIRTY) && rt.is_idle() {
+                // Outside any batch, run or flush the change is committed at once, as `set`
+                // does, without going through the pending writes.
+                rt.signal_changed(self.node.index);
+            } else {
+                rt.signal_written(self.node.index, true);
+            }
         });
     }
 

@@ -154,3 +154,41 @@ fn the_batch_hook_wraps_each_flush_once() {
     effect a=3 b=2
     ");
 }
+
+#[test]
+fn updates_commit_at_once_outside_a_batch_and_merge_inside_one() {
+    let list = signal(vec![1]);
+    let len = computed(move || list.with(Vec::len));
+    let seen = Rc::new(std::cell::RefCell::new(Vec::new()));
+    let log = seen.clone();
+    effect(move || log.borrow_mut().push((len.get(), list.with(|l| l.clone()))));
+    list.update(|l| l.push(2));
+    assert_eq!(
+        list.get_untracked(),
+        [1, 2],
+        "committed before `update` returns"
+    );
+    batch(|| {
+        list.update(|l| l.push(3));
+        list.set(vec![7]);
+        list.update(|l| l.extend([8, 9])); // applies to the pending value
+        assert_eq!(
+            len.get(),
+            3,
+            "a read inside the batch sees the latest write"
+        );
+    });
+    batch(|| {
+        list.set(vec![0]);
+        list.update(|l| l.clear());
+    });
+    assert_eq!(
+        *seen.borrow(),
+        [
+            (1, vec![1]),
+            (2, vec![1, 2]),
+            (3, vec![7, 8, 9]),
+            (0, vec![]),
+        ]
+    );
+}
