@@ -53,8 +53,8 @@ pub fn create_detached_root<T>(f: impl FnOnce() -> T) -> (T, Root) {
     new_root(true, Location::caller(), f)
 }
 
-/// An owner created by [`create_root`] or [`create_detached_root`]. Dropping a `Root` leaves its nodes alive; call
-/// [`dispose`](Root::dispose) to free them.
+/// An owner created by [`create_root`] or [`create_detached_root`]. Dropping a `Root` leaves
+/// its nodes alive; call [`dispose`](Root::dispose) to free them.
 ///
 /// # Examples
 /// ```
