@@ -100,3 +100,8 @@ pub mod prelude {
         writable_atom, write_only_atom,
     };
 }
+
+/// The examples of the guide, `docs/atom.md`, run as doc tests so the guide cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/atom.md")]
+struct GuideExamples;

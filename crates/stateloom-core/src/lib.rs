@@ -98,3 +98,8 @@ pub mod prelude {
         on_cleanup, signal, untrack,
     };
 }
+
+/// The examples of the guide, `docs/core.md`, run as doc tests so the guide cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/core.md")]
+struct GuideExamples;

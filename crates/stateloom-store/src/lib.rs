@@ -135,3 +135,9 @@ pub use write::{Patch, Update, Write};
 pub mod prelude {
     pub use crate::{History, Middleware, Persist, Store, Write};
 }
+
+/// The examples of the guide, `docs/store.md`, run as doc tests so the guide cannot go stale.
+/// Some use `JsonCodec` and `Logger`, so they run with the `serde` and `tracing` features.
+#[cfg(all(doctest, feature = "serde", feature = "tracing"))]
+#[doc = include_str!("../../../docs/store.md")]
+struct GuideExamples;
