@@ -78,7 +78,7 @@ pub use error::{Error, Origin, Result};
 pub use root::{Root, create_detached_root, create_root};
 #[cfg(feature = "serde")]
 pub use scope::{HydrateEntry, ScopeSnapshot, SerializeEntry};
-pub use scope::{Scope, run_in_scope};
+pub use scope::{Scope, run_in_scope, run_outside_scopes};
 pub use signal::{Signal, signal, signal_with_equals};
 pub use subscribable::{Subscribable, Subscription};
 

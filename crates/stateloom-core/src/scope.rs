@@ -198,3 +198,51 @@ pub fn run_in_scope<R>(scope: &Scope, f: impl FnOnce() -> R) -> R {
     let _exit = Exit;
     f()
 }
+
+/// Runs `f` outside every scope entered with [`run_in_scope`]: reads in `f` see the signals'
+/// own values again, as they do at the top level. A `run_in_scope` inside `f` still applies
+/// within its own closure.
+///
+/// Libraries whose writes go to a signal's own value use it, so the value they start from is
+/// the one they write to, never a request's override.
+///
+/// # Examples
+/// ```
+/// use stateloom_core::{Scope, run_in_scope, run_outside_scopes, signal};
+///
+/// let user = signal("anonymous");
+/// let request = Scope::new();
+/// request.set(user, "ada");
+/// run_in_scope(&request, || {
+///     assert_eq!(user.get(), "ada");
+///     assert_eq!(run_outside_scopes(|| user.get()), "anonymous");
+///     assert_eq!(user.get(), "ada");
+/// });
+/// ```
+pub fn run_outside_scopes<R>(f: impl FnOnce() -> R) -> R {
+    /// Puts the entered scopes back, also on unwind.
+    struct Restore(Vec<Scope>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let saved = std::mem::take(&mut self.0);
+            with_runtime(|rt| {
+                rt.in_scope.set(!saved.is_empty());
+                *rt.scopes.borrow_mut() = saved;
+            });
+        }
+    }
+    let saved = with_runtime(|rt| {
+        if !rt.in_scope.get() {
+            return None;
+        }
+        rt.in_scope.set(false);
+        Some(std::mem::take(&mut *rt.scopes.borrow_mut()))
+    });
+    match saved {
+        None => f(),
+        Some(saved) => {
+            let _restore = Restore(saved);
+            f()
+        }
+    }
+}

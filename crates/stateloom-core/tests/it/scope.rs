@@ -1,6 +1,6 @@
 //! Scopes: isolation between requests, forks, run_in_scope, and serialization.
 
-use stateloom_core::{Scope, computed, effect, run_in_scope, signal};
+use stateloom_core::{Scope, computed, effect, run_in_scope, run_outside_scopes, signal};
 
 #[test]
 fn scopes_isolate_values_and_forks_inherit() {
@@ -81,4 +81,29 @@ fn scope_snapshots_use_stable_keys_and_round_trip() {
         .expect_err("wrong type");
     insta::assert_snapshot!(err.to_string(), @"scope entry `count`: invalid type: string \"seven\", expected i64");
     assert_eq!(client.get(count), 7, "a failed hydrate stores nothing");
+}
+
+#[test]
+fn run_outside_scopes_reads_own_values_and_restores_the_scopes() {
+    let user = signal("anonymous");
+    let outer = Scope::new();
+    outer.set(user, "ada");
+    let inner = Scope::new();
+    inner.set(user, "grace");
+    run_in_scope(&outer, || {
+        let seen = run_outside_scopes(|| {
+            let own = user.get();
+            // A scope entered inside still applies within its closure, and leaving it does not
+            // bring the outer scope back early.
+            let nested = run_in_scope(&inner, || user.get());
+            (own, nested, user.get())
+        });
+        assert_eq!(seen, ("anonymous", "grace", "anonymous"));
+        assert_eq!(user.get(), "ada");
+        // A panic inside does not lose the entered scopes.
+        let caught = std::panic::catch_unwind(|| run_outside_scopes(|| panic!("boom")));
+        assert!(caught.is_err());
+        assert_eq!(user.get(), "ada");
+    });
+    assert_eq!(run_outside_scopes(|| user.get()), "anonymous");
 }
