@@ -5,6 +5,8 @@ use std::cell::Cell;
 use std::mem;
 use std::rc::Rc;
 
+use stateloom_core::run_outside_scopes;
+
 use super::Store;
 use crate::middleware::{Api, Next};
 use crate::write::{Update, Write};
@@ -31,6 +33,13 @@ impl<S: Clone + 'static> Store<S> {
     /// Runs `write` from pipeline position `index` (0 is the outermost middleware; a position
     /// past the last middleware commits). While a commit is running, the write is queued.
     pub(crate) fn run_from(&self, index: usize, write: Write<S>) {
+        // A write goes to the store's own state, so everything on its way (middleware reads,
+        // the base of an update, the states listeners get) sees that state, never the
+        // override of a request scope the caller may be in.
+        run_outside_scopes(|| self.run_from_unscoped(index, write));
+    }
+
+    fn run_from_unscoped(&self, index: usize, write: Write<S>) {
         let inner = &*self.inner;
         if inner.destroyed.get() {
             return;

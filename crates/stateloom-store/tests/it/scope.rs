@@ -66,3 +66,33 @@ fn a_scopes_store_state_serializes_under_a_stable_key_and_hydrates() {
         .unwrap();
     assert_eq!(run_in_scope(&client, || store.get_state().count), 41);
 }
+
+#[test]
+fn issue_a_write_inside_a_request_scope_never_copies_the_requests_state_into_the_store() {
+    let store = Store::new(Counter::default());
+    let seen = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let log = seen.clone();
+    let _sub = store.subscribe(move |new, old| log.borrow_mut().push((old.count, new.count)));
+    let request = Scope::new();
+    request.set(
+        store.signal(),
+        Counter {
+            count: 100,
+            label: "private to the request".into(),
+        },
+    );
+    run_in_scope(&request, || {
+        store.update(|s| s.count += 1);
+        // Reads inside the scope still see the request's state.
+        assert_eq!(store.get_state().count, 100);
+    });
+    // The update started from the store's own state, and listeners saw that state.
+    assert_eq!(
+        store.get_state(),
+        Counter {
+            count: 1,
+            ..Counter::default()
+        }
+    );
+    assert_eq!(*seen.borrow(), [(0, 1)]);
+}
