@@ -87,13 +87,8 @@ pub struct PersistBuilder<S, C: Codec<S>> {
 }
 
 struct PersistInner<S, C: Codec<S>> {
-    key: String,
-    storage: Rc<dyn Storage>,
-    codec: C,
-    version: u32,
-    migrate: Option<Migrate<S, C::Data>>,
-    debounce: Option<Duration>,
-    on_error: Option<ErrorHook>,
+    /// What the builder was given.
+    config: PersistBuilder<S, C>,
     /// Set by `on_init`, cleared by `on_destroy`.
     api: RefCell<Option<Api<S>>>,
     subscription: RefCell<Option<StoreSubscription>>,
@@ -154,7 +149,7 @@ impl<S: Clone + 'static, C: Codec<S> + 'static> Persist<S, C> {
         let inner = &*self.inner;
         if inner.paused.get() {
             return Err(Error::Paused {
-                key: inner.key.clone(),
+                key: inner.config.key.clone(),
             });
         }
         if !inner.dirty.get() {
@@ -236,7 +231,7 @@ impl<S: Clone + 'static, C: Codec<S> + 'static> Persist<S, C> {
     /// # Ok::<(), stateloom_store::Error>(())
     /// ```
     pub fn clear_storage(&self) -> Result<()> {
-        self.inner.storage.remove(&self.inner.key)
+        self.inner.config.storage.remove(&self.inner.config.key)
     }
 }
 
@@ -327,13 +322,7 @@ impl<S: Clone + 'static, C: Codec<S> + 'static> PersistBuilder<S, C> {
     pub fn build(self) -> Persist<S, C> {
         Persist {
             inner: Rc::new(PersistInner {
-                key: self.key,
-                storage: self.storage,
-                codec: self.codec,
-                version: self.version,
-                migrate: self.migrate,
-                debounce: self.debounce,
-                on_error: self.on_error,
+                config: self,
                 api: RefCell::new(None),
                 subscription: RefCell::new(None),
                 hydrated: Cell::new(false),
@@ -391,33 +380,33 @@ impl<S: Clone + 'static, C: Codec<S> + 'static> PersistInner<S, C> {
     /// Loads, decodes and, for old versions, migrates the stored state. `Ok(None)` if nothing
     /// is stored; the flag says whether a migration ran.
     fn hydrate(&self) -> Result<Option<(S, bool)>> {
-        let Some(bytes) = self.storage.load(&self.key)? else {
+        let Some(bytes) = self.config.storage.load(&self.config.key)? else {
             return Ok(None);
         };
         let decode_error = |message| Error::Decode {
-            key: self.key.clone(),
+            key: self.config.key.clone(),
             message,
         };
-        let (found, data) = self.codec.decode(&bytes).map_err(decode_error)?;
-        if found > self.version {
+        let (found, data) = self.config.codec.decode(&bytes).map_err(decode_error)?;
+        if found > self.config.version {
             return Err(Error::NewerVersion {
-                key: self.key.clone(),
+                key: self.config.key.clone(),
                 found,
-                current: self.version,
+                current: self.config.version,
             });
         }
-        if found == self.version {
-            let state = self.codec.to_state(data).map_err(decode_error)?;
+        if found == self.config.version {
+            let state = self.config.codec.to_state(data).map_err(decode_error)?;
             return Ok(Some((state, false)));
         }
-        let migrated = match &self.migrate {
+        let migrated = match &self.config.migrate {
             Some(migrate) => migrate(found, data),
             None => Err("no `migrate` function was given".to_owned()),
         };
         let state = migrated.map_err(|message| Error::Migrate {
-            key: self.key.clone(),
+            key: self.config.key.clone(),
             from: found,
-            to: self.version,
+            to: self.config.version,
             message,
         })?;
         Ok(Some((state, true)))
@@ -429,7 +418,7 @@ impl<S: Clone + 'static, C: Codec<S> + 'static> PersistInner<S, C> {
         if self.paused.get() {
             return;
         }
-        if let (Some(interval), Some(last)) = (self.debounce, self.last_save.get())
+        if let (Some(interval), Some(last)) = (self.config.debounce, self.last_save.get())
             && last.elapsed() < interval
         {
             return;
@@ -441,13 +430,14 @@ impl<S: Clone + 'static, C: Codec<S> + 'static> PersistInner<S, C> {
     /// Encodes and stores `state`.
     fn save(&self, state: &S) -> Result<()> {
         let bytes = self
+            .config
             .codec
-            .encode(state, self.version)
+            .encode(state, self.config.version)
             .map_err(|message| Error::Encode {
-                key: self.key.clone(),
+                key: self.config.key.clone(),
                 message,
             })?;
-        self.storage.save(&self.key, &bytes)?;
+        self.config.storage.save(&self.config.key, &bytes)?;
         self.dirty.set(false);
         self.last_save.set(Some(Instant::now()));
         self.saves.set(self.saves.get() + 1);
@@ -455,7 +445,7 @@ impl<S: Clone + 'static, C: Codec<S> + 'static> PersistInner<S, C> {
     }
 
     fn report(&self, result: Result<()>) {
-        if let (Err(err), Some(hook)) = (result, &self.on_error) {
+        if let (Err(err), Some(hook)) = (result, &self.config.on_error) {
             hook(&err);
         }
     }
@@ -472,8 +462,8 @@ impl<S, C: Codec<S>> Clone for Persist<S, C> {
 impl<S, C: Codec<S>> fmt::Debug for Persist<S, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Persist")
-            .field("key", &self.inner.key)
-            .field("version", &self.inner.version)
+            .field("key", &self.inner.config.key)
+            .field("version", &self.inner.config.version)
             .field("paused", &self.inner.paused.get())
             .field("saves", &self.inner.saves.get())
             .finish()
