@@ -33,6 +33,13 @@ mod probe;
 /// The environment variable that puts a bench binary in probe mode: `<group>:<library>`.
 pub const PROBE_ENV: &str = "STATELOOM_BENCH_PROBE";
 
+/// The environment variable that makes a bench binary run one pair `<n>` times and exit:
+/// `<group>:<library>:<n>`. Run under an instruction counter (`valgrind --tool=cachegrind`)
+/// with two values of `n`, the difference divided by the difference of `n` is the pair's cost
+/// of one timed run, without the build, the check or the process start-up. `xtask bench
+/// --instructions` does this for every pair.
+pub const REPEAT_ENV: &str = "STATELOOM_BENCH_REPEAT";
+
 /// How long a probe may take before its pair is skipped.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -69,6 +76,9 @@ pub struct Pair {
     pub probe: fn(),
     /// Checks the pair once, then registers its timed benchmark in the group under `library`.
     pub bench: fn(&mut BenchmarkGroup<'_, WallTime>, &'static str),
+    /// Builds the pair, checks one run, then runs the timed part `n` more times unchecked:
+    /// what an instruction counter measures (see [`REPEAT_ENV`]).
+    pub repeat: fn(usize),
     /// Upper bounds on the warm-up and measurement times of this pair, for a library that
     /// allocates fresh memory on every timed run and never frees it (see [`LEAKY_MAX_TIMES`]).
     pub max_times: Option<(Duration, Duration)>,
@@ -96,6 +106,7 @@ impl Pair {
             library,
             probe: probe_steady::<S>,
             bench: bench_steady::<S>,
+            repeat: repeat_steady::<S>,
             max_times: None,
         }
     }
@@ -115,6 +126,7 @@ impl Pair {
             library,
             probe: probe_batched::<B>,
             bench: bench_batched::<B>,
+            repeat: repeat_batched::<B>,
             max_times: None,
         }
     }
@@ -141,6 +153,22 @@ fn probe_steady<S: Steady>() {
     instance.iter(true);
 }
 
+fn repeat_steady<S: Steady>(n: usize) {
+    let mut instance = S::build();
+    instance.iter(true);
+    let started = std::time::Instant::now();
+    for _ in 0..n {
+        instance.iter(false);
+    }
+    report_repeat(started, n);
+}
+
+/// Says on stderr how long each of `n` repeated runs took on average.
+fn report_repeat(started: std::time::Instant, n: usize) {
+    let per_run = started.elapsed().as_nanos() as f64 / n.max(1) as f64;
+    eprintln!("{per_run:.0} ns per run");
+}
+
 fn bench_steady<S: Steady>(group: &mut BenchmarkGroup<'_, WallTime>, id: &'static str) {
     let mut instance = S::build();
     instance.iter(true);
@@ -151,11 +179,49 @@ fn probe_batched<B: Batched>() {
     B::check(&B::routine(B::setup()));
 }
 
+fn repeat_batched<B: Batched>(n: usize) {
+    B::check(&B::routine(B::setup()));
+    let mut timed = std::time::Duration::ZERO;
+    for _ in 0..n {
+        let input = B::setup();
+        let started = std::time::Instant::now();
+        let output = std::hint::black_box(B::routine(input));
+        timed += started.elapsed();
+        drop(output);
+    }
+    let per_run = timed.as_nanos() as f64 / n.max(1) as f64;
+    eprintln!("{per_run:.0} ns per run");
+}
+
 fn bench_batched<B: Batched>(group: &mut BenchmarkGroup<'_, WallTime>, id: &'static str) {
     B::check(&B::routine(B::setup()));
     group.bench_function(id, |b| {
         b.iter_batched(B::setup, B::routine, BatchSize::PerIteration);
     });
+}
+
+/// Repeat mode: run the pair named by `spec` (`<group>:<library>:<n>`) `n` times.
+fn run_repeat(groups: &[Group], spec: &str) -> ExitCode {
+    let mut parts = spec.splitn(3, ':');
+    let (Some(group_name), Some(library), Some(Ok(n))) = (
+        parts.next(),
+        parts.next(),
+        parts.next().map(str::parse::<usize>),
+    ) else {
+        eprintln!("{REPEAT_ENV} must be <group>:<library>:<n>, got {spec:?}");
+        return ExitCode::from(2);
+    };
+    let pair = groups
+        .iter()
+        .filter(|group| group.name == group_name)
+        .flat_map(|group| &group.pairs)
+        .find(|pair| pair.library == library);
+    let Some(pair) = pair else {
+        eprintln!("no pair {group_name}/{library} in this binary");
+        return ExitCode::from(2);
+    };
+    (pair.repeat)(n);
+    ExitCode::SUCCESS
 }
 
 /// A criterion group: a workload and its pairs, one per library.
@@ -172,6 +238,9 @@ pub struct Group {
 pub fn main(groups: &[Group], extra: impl FnOnce(&mut Criterion)) -> ExitCode {
     if let Ok(spec) = std::env::var(PROBE_ENV) {
         return run_probe(groups, &spec);
+    }
+    if let Ok(spec) = std::env::var(REPEAT_ENV) {
+        return run_repeat(groups, &spec);
     }
     let args = Args::parse(std::env::args().skip(1));
     let mut criterion = Criterion::default().configure_from_args();
