@@ -9,8 +9,8 @@ use std::panic::{AssertUnwindSafe, Location, catch_unwind, resume_unwind};
 use std::rc::Rc;
 
 use crate::error::{Error, Result};
-use crate::graph::{Flags, NodeKind, NodeOps, payload_prefix};
-use crate::runtime::{HandleMarker, NodeRef, try_with_runtime, with_runtime};
+use crate::graph::{Flags, NodeKind, NodeOps};
+use crate::runtime::{HandleMarker, NodeRef, ReadFail, try_with_runtime, with_runtime};
 use crate::subscribable::{Subscribable, Subscription, subscribe_to};
 
 /// Creates a computed value: `f` runs on the first read and again on a read after one of the
@@ -111,6 +111,10 @@ impl<T: 'static, F: Fn() -> T + 'static> NodeOps for ComputedData<T, F> {
         &self.cell
     }
 
+    fn in_use(&self) -> bool {
+        self.cell.value.try_borrow_mut().is_err()
+    }
+
     fn update(&self) -> bool {
         let new = (self.f)();
         let mut slot = self.cell.value.try_borrow_mut().unwrap_or_else(|_| {
@@ -131,6 +135,13 @@ impl<T: 'static, F: Fn() -> T + 'static> NodeOps for ComputedData<T, F> {
 impl<T: 'static> Computed<T> {
     #[inline]
     fn read<R>(&self, track: bool, f: impl FnOnce(&T) -> R) -> Result<R> {
+        self.read_fast(track, f)
+            .map_err(|fail| fail.into_error(self.node, NodeKind::Computed))
+    }
+
+    /// [`read`](Self::read) with a small error type, so the hot path returns in registers.
+    #[inline]
+    fn read_fast<R>(&self, track: bool, f: impl FnOnce(&T) -> R) -> Result<R, ReadFail> {
         with_runtime(|rt| {
             if let Some(value) = rt.scope_override(self.node) {
                 let value = value
@@ -138,13 +149,14 @@ impl<T: 'static> Computed<T> {
                     .expect("scope override has the computed's type");
                 return Ok(f(value));
             }
-            let ops = rt
-                .read(self.node, NodeKind::Computed, track)
-                .map_err(|fail| fail.into_error(self.node, NodeKind::Computed))?;
-            // SAFETY: `ops` is the payload of the node this handle names (`Runtime::read`
-            // checked the slot's generation), created by `computed_with_equals` as a
-            // `ComputedData<T, F>`, a `#[repr(C)]` struct whose first field is the cell.
-            let cell = unsafe { payload_prefix::<ComputedCell<T>>(&ops) };
+            let cell = rt.read::<ComputedCell<T>>(self.node, NodeKind::Computed, track)?;
+            // SAFETY: `Runtime::read` checked the handle's generation, so `cell` points at the
+            // first field of the `ComputedData<T, F>` (`#[repr(C)]`) that
+            // `computed_with_equals` made for this node, alive now. The value cell is
+            // borrowed below before any user code runs, and a payload whose value is borrowed
+            // is not dropped even if the node is disposed meanwhile
+            // (`Runtime::release_payload`), so the reference stays valid while it is used.
+            let cell = unsafe { cell.as_ref() };
             let value = cell.value.borrow();
             let value = value
                 .as_ref()

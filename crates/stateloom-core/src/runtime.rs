@@ -12,11 +12,12 @@ mod flush;
 use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::panic::Location;
+use std::ptr::NonNull;
 use std::rc::Rc;
 
 use crate::arena::NIL;
 use crate::error::{Error, Origin};
-use crate::graph::{Flags, Graph, GraphCell, Node, NodeKind, NodeOps};
+use crate::graph::{Flags, Graph, GraphCell, Node, NodeKind, NodeOps, payload_prefix};
 
 /// The marker inside typed handles: covariant in `T` without owning one, and neither `Send`
 /// nor `Sync`, because a handle only means something on the thread whose graph holds its node.
@@ -82,6 +83,8 @@ pub(crate) struct Runtime {
     /// Scopes entered with `run_in_scope`, innermost last.
     pub(crate) scopes: RefCell<Vec<crate::scope::Scope>>,
     pub(crate) in_scope: Cell<bool>,
+    /// Payloads of freed nodes whose values a read still borrows; dropped once it ends.
+    graveyard: RefCell<Vec<Rc<dyn NodeOps>>>,
 }
 
 thread_local! {
@@ -89,9 +92,23 @@ thread_local! {
 }
 
 /// Runs `f` with this thread's runtime.
-#[inline]
+///
+/// The thread-local is only used to find the runtime's address; `f` runs outside
+/// `LocalKey::with`. That keeps the access a direct thread-pointer offset on every hot path:
+/// inside `with`, a closure as large as a read made the compiler leave `with` out of line and
+/// reach the runtime through an indirect call (17 % of the instructions of `kairo_repeated`).
+#[inline(always)]
 pub(crate) fn with_runtime<R>(f: impl FnOnce(&Runtime) -> R) -> R {
-    RUNTIME.with(f)
+    let rt: *const Runtime = RUNTIME.with(std::ptr::from_ref);
+    // SAFETY: `RUNTIME.with` returned (it panics once the runtime is destroyed), so the
+    // runtime is alive now, and it is destroyed only by this thread's thread-local
+    // destructors at exit, which cannot start while this frame is on the stack: a destructor
+    // that runs a read gets here through `with`, which fails for a runtime being destroyed.
+    // `Runtime` is only used through `&` (its mutable parts are cells), so the shared
+    // reference aliases nothing mutable.
+    #[allow(unsafe_code)]
+    let rt = unsafe { &*rt };
+    f(rt)
 }
 
 /// Runs `f` with this thread's runtime, or returns `None` when the thread is exiting and the
@@ -155,6 +172,7 @@ impl Runtime {
             batch_hook: RefCell::new(None),
             scopes: RefCell::new(Vec::new()),
             in_scope: Cell::new(false),
+            graveyard: RefCell::new(Vec::new()),
         }
     }
 
@@ -218,17 +236,25 @@ impl Runtime {
     }
 
     /// Brings a signal or computed up to date, tracks the read if `track` is set, and returns
-    /// its payload.
+    /// a pointer to its payload's typed prefix `P` (the `SignalData<T>` or `ComputedCell<T>`
+    /// the handle knows).
+    ///
+    /// No reference count is taken: the caller must borrow the payload's value cell before it
+    /// runs any user code, and hold that borrow for as long as it uses the pointer. Disposal
+    /// never frees a payload whose value is borrowed (see [`release_payload`]), so the pointer
+    /// stays valid while the borrow lasts, even if the node is disposed meanwhile.
     ///
     /// The fast path (an up-to-date node, read again by the consumer that read it last or not
     /// tracked) is small enough to inline into every typed read.
+    ///
+    /// [`release_payload`]: Self::release_payload
     #[inline(always)]
-    pub(crate) fn read(
+    pub(crate) fn read<P: 'static>(
         &self,
         node: NodeRef,
         kind: NodeKind,
         track: bool,
-    ) -> Result<Rc<dyn NodeOps>, ReadFail> {
+    ) -> Result<NonNull<P>, ReadFail> {
         let mut graph = self.graph.borrow_mut();
         let Some(n) = graph.nodes.get(node.index, node.generation) else {
             return Err(ReadFail::Disposed);
@@ -242,24 +268,25 @@ impl Runtime {
             drop(graph);
             return self.read_slow(node, kind, track, flags);
         }
-        let Some(ops) = n.payload.clone() else {
+        let Some(ops) = n.payload.as_ref() else {
             unreachable!("readable nodes have a payload")
         };
+        let ptr = payload_prefix::<P>(ops);
         let active = self.active.get();
         if track && active != NIL {
             graph.link(node.index, active, self.stamp.get());
         }
-        Ok(ops)
+        Ok(ptr)
     }
 
     #[cold]
-    fn read_slow(
+    fn read_slow<P: 'static>(
         &self,
         node: NodeRef,
         kind: NodeKind,
         track: bool,
         flags: Flags,
-    ) -> Result<Rc<dyn NodeOps>, ReadFail> {
+    ) -> Result<NonNull<P>, ReadFail> {
         if kind == NodeKind::Signal {
             let ops = self
                 .lookup(node)
@@ -274,16 +301,45 @@ impl Runtime {
             self.refresh(node.index, flags);
             self.flush_if_idle();
         }
-        let Some((_, Some(ops))) = self.lookup(node) else {
+        let mut graph = self.graph.borrow_mut();
+        let Some(ops) = graph
+            .nodes
+            .get(node.index, node.generation)
+            .and_then(|n| n.payload.as_ref())
+        else {
             return Err(ReadFail::Disposed);
         };
+        let ptr = payload_prefix::<P>(ops);
         let active = self.active.get();
         if track && active != NIL {
-            self.graph
-                .borrow_mut()
-                .link(node.index, active, self.stamp.get());
+            graph.link(node.index, active, self.stamp.get());
         }
-        Ok(ops)
+        Ok(ptr)
+    }
+
+    /// Drops the payload of a node that was just freed, or keeps it in the graveyard while a
+    /// read still borrows its value (a `with` closure that disposed the node it reads).
+    pub(crate) fn release_payload(&self, payload: Option<Rc<dyn NodeOps>>) {
+        let Some(payload) = payload else {
+            return;
+        };
+        if payload.in_use() {
+            self.graveyard.borrow_mut().push(payload);
+        } else {
+            drop(payload);
+        }
+    }
+
+    /// Drops the payloads in the graveyard that no read borrows any more.
+    pub(crate) fn bury_released(&self) {
+        let released: Vec<Rc<dyn NodeOps>> = {
+            let mut graveyard = self.graveyard.borrow_mut();
+            if graveyard.is_empty() {
+                return;
+            }
+            graveyard.extract_if(.., |p| !p.in_use()).collect()
+        };
+        drop(released);
     }
 
     /// Brings a computed up to date.

@@ -10,7 +10,7 @@ use std::rc::Rc;
 
 use crate::error::Result;
 use crate::graph::{Flags, NodeKind, NodeOps, payload_prefix};
-use crate::runtime::{HandleMarker, NodeRef, try_with_runtime, with_runtime};
+use crate::runtime::{HandleMarker, NodeRef, ReadFail, try_with_runtime, with_runtime};
 use crate::subscribable::{Subscribable, Subscription, subscribe_to};
 
 /// Creates a signal holding `value`; writes of an equal value (by `PartialEq`) are ignored.
@@ -107,6 +107,10 @@ impl<T: 'static> NodeOps for SignalData<T> {
         self
     }
 
+    fn in_use(&self) -> bool {
+        self.value.try_borrow_mut().is_err()
+    }
+
     fn commit(&self) -> bool {
         let Some(new) = self.pending.borrow_mut().take() else {
             return false;
@@ -128,6 +132,13 @@ impl<T: 'static> Signal<T> {
     /// Reads through `f`, tracked or not, honouring an active scope's override.
     #[inline]
     fn read<R>(&self, track: bool, f: impl FnOnce(&T) -> R) -> Result<R> {
+        self.read_fast(track, f)
+            .map_err(|fail| fail.into_error(self.node, NodeKind::Signal))
+    }
+
+    /// [`read`](Self::read) with a small error type, so the hot path returns in registers.
+    #[inline]
+    fn read_fast<R>(&self, track: bool, f: impl FnOnce(&T) -> R) -> Result<R, ReadFail> {
         with_runtime(|rt| {
             if let Some(value) = rt.scope_override(self.node) {
                 let value = value
@@ -135,10 +146,13 @@ impl<T: 'static> Signal<T> {
                     .expect("scope override has the signal's type");
                 return Ok(f(value));
             }
-            let ops = rt
-                .read(self.node, NodeKind::Signal, track)
-                .map_err(|fail| fail.into_error(self.node, NodeKind::Signal))?;
-            let data = downcast::<T>(&ops);
+            let data = rt.read::<SignalData<T>>(self.node, NodeKind::Signal, track)?;
+            // SAFETY: `Runtime::read` checked the handle's generation, so `data` points at the
+            // `SignalData<T>` that `signal_with_equals` made for this node, alive now. The
+            // value cell is borrowed below before any user code runs, and a payload whose
+            // value is borrowed is not dropped even if the node is disposed meanwhile
+            // (`Runtime::release_payload`), so the reference stays valid while it is used.
+            let data = unsafe { data.as_ref() };
             let value = data.value.try_borrow().unwrap_or_else(|_| {
                 panic!(
                     "a signal was read while `update` was changing it ({})",
@@ -409,9 +423,10 @@ impl<T: Clone + 'static> Signal<T> {
 /// Only called with payloads returned by the runtime for a `Signal<T>` handle's own node.
 fn downcast<T: 'static>(ops: &Rc<dyn NodeOps>) -> &SignalData<T> {
     // SAFETY: `ops` is the payload of the node a `Signal<T>` handle names (callers get it from
-    // `Runtime::read`/`Runtime::lookup` with that handle's `NodeRef`, which checks the slot's
-    // generation), and `signal_with_equals` created that payload as an `Rc<SignalData<T>>`.
-    unsafe { payload_prefix::<SignalData<T>>(ops) }
+    // `Runtime::lookup` with that handle's `NodeRef`, which checks the slot's generation), and
+    // `signal_with_equals` created that payload as an `Rc<SignalData<T>>`, which the borrowed
+    // `Rc` keeps alive for the returned lifetime.
+    unsafe { payload_prefix::<SignalData<T>>(ops).as_ref() }
 }
 
 impl<T> Clone for Signal<T> {

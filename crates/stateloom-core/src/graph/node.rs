@@ -1,8 +1,8 @@
 //! Graph nodes: their flags, kinds, list heads and the type-erased operations on their payloads.
-#![allow(unsafe_code)] // `payload_prefix`: typed access to payloads; see its safety contract.
 
 use std::any::Any;
 use std::panic::Location;
+use std::ptr::NonNull;
 use std::rc::Rc;
 
 use crate::arena::NIL;
@@ -95,25 +95,27 @@ pub(crate) trait NodeOps {
     fn update(&self) -> bool {
         false
     }
+    /// Whether a read borrows the value right now, so the payload must outlive its node.
+    fn in_use(&self) -> bool {
+        false
+    }
 }
 
-/// The typed storage at the start of a node's payload, without a dynamic type check.
+/// A pointer to the typed storage at the start of a node's payload, found without a dynamic
+/// type check.
 ///
 /// Typed handles use this instead of `Any::downcast_ref` on their hot paths: the handle's type
-/// parameter already says what the payload holds.
-///
-/// # Safety
-/// `ops` must be the payload of a node whose payload value is a `P`, or a `#[repr(C)]` struct
-/// whose first field is a `P`. A handle satisfies this for the node it was created with: the
-/// constructor that made the handle made the payload, and the slot generation check in
-/// `Runtime::lookup`/`Runtime::read` guarantees `ops` belongs to that very node. Debug builds
-/// check the type through [`NodeOps::value`].
-#[inline]
-pub(crate) unsafe fn payload_prefix<P: 'static>(ops: &Rc<dyn NodeOps>) -> &P {
+/// parameter already says what the payload holds. Dereferencing the pointer is the caller's
+/// business: it is valid for as long as the payload is alive (see `Runtime::read`), and it
+/// points at a `P` when `ops` is the payload of a node whose payload value is a `P`, or a
+/// `#[repr(C)]` struct whose first field is a `P`. A handle satisfies this for the node it was
+/// created with: the constructor that made the handle made the payload, and the slot
+/// generation check in `Runtime::lookup`/`Runtime::read` guarantees `ops` belongs to that very
+/// node. Debug builds check the type through [`NodeOps::value`].
+#[inline(always)]
+pub(crate) fn payload_prefix<P: 'static>(ops: &Rc<dyn NodeOps>) -> NonNull<P> {
     debug_assert!(ops.value().is::<P>(), "payload type matches its handle");
-    // SAFETY: per this function's contract the allocation starts with a valid `P`, and it
-    // lives as long as the borrowed `Rc`.
-    unsafe { &*(Rc::as_ptr(ops).cast::<P>()) }
+    NonNull::from(&**ops).cast::<P>()
 }
 
 /// One node of the graph.

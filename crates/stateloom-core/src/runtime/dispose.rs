@@ -112,7 +112,8 @@ impl Runtime {
                 }
                 graph.free(i)
             };
-            drop(payload);
+            self.release_payload(payload);
         }
+        self.bury_released();
     }
 }

@@ -184,3 +184,59 @@ fn disposing_from_a_drop_during_thread_exit_does_nothing() {
     .join();
     assert_eq!(dropped.ok(), Some(1));
 }
+
+/// Counts how many values were dropped.
+struct Counted(Rc<Cell<u32>>, Vec<u32>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() + 1);
+    }
+}
+
+impl PartialEq for Counted {
+    fn eq(&self, other: &Self) -> bool {
+        self.1 == other.1
+    }
+}
+
+#[test]
+fn a_read_that_disposes_its_own_signal_keeps_the_value_until_it_ends() {
+    let drops = Rc::new(Cell::new(0));
+    let s = signal(Counted(drops.clone(), vec![1, 2, 3]));
+    let sum = s.with(|value| {
+        s.dispose();
+        assert!(!s.is_alive());
+        // The node is gone, but the value this closure borrows is still there.
+        let other = signal(Counted(Rc::new(Cell::new(0)), vec![9; 8]));
+        other.dispose();
+        value.1.iter().sum::<u32>()
+    });
+    assert_eq!(sum, 6);
+    // The value is dropped once no read borrows it, at the next disposal.
+    signal(0).dispose();
+    assert_eq!(drops.get(), 1);
+    assert!(s.try_with(|_| ()).is_err());
+}
+
+#[test]
+fn a_read_that_disposes_its_own_computed_keeps_the_value_until_it_ends() {
+    let drops = Rc::new(Cell::new(0));
+    let counter = drops.clone();
+    let source = signal(3_u32);
+    let c = computed(move || Counted(counter.clone(), vec![source.get(); 2]));
+    let before = runtime_stats();
+    let total = c.with(|value| {
+        c.dispose();
+        source.set(4);
+        value.1.iter().sum::<u32>()
+    });
+    assert_eq!(total, 6);
+    source.dispose();
+    assert_eq!(
+        drops.get(),
+        1,
+        "the computed's value was dropped after the read"
+    );
+    assert_eq!(runtime_stats().nodes, before.nodes - 2);
+}
