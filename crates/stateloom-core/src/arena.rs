@@ -16,6 +16,7 @@ pub(crate) const NIL: u32 = u32::MAX;
 ///
 /// # Invariants
 /// - `free` holds exactly the vacant slots; the most recently freed is last (reused first).
+/// - `generations.len() == slots.len()`.
 /// - `generations[i]` is odd while slot `i` is occupied and even while it is vacant, and it
 ///   changes on every insert and remove, so an old generation never matches a later value.
 pub(crate) struct Arena<T> {
@@ -64,7 +65,12 @@ impl<T: Default> Arena<T> {
     #[inline]
     pub(crate) fn get(&self, index: u32, generation: u32) -> Option<&T> {
         match self.generations.get(index as usize) {
-            Some(&g) if g == generation => Some(&self.slots[index as usize]),
+            Some(&g) if g == generation => {
+                // SAFETY: `generations` and `slots` always have the same length (both grow
+                // only in `insert`, together), so an index within `generations` is within
+                // `slots`.
+                Some(unsafe { self.slots.get_unchecked(index as usize) })
+            }
             _ => None,
         }
     }

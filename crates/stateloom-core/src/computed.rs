@@ -32,7 +32,8 @@ use crate::subscribable::{Subscribable, Subscription, subscribe_to};
 /// ```
 #[track_caller]
 pub fn computed<T: PartialEq + 'static>(f: impl Fn() -> T + 'static) -> Computed<T> {
-    computed_with_equals(f, T::eq)
+    // `T::eq` as a function item (zero-sized), so the comparison is inlined into the update.
+    create(f, T::eq, Location::caller())
 }
 
 /// Creates a computed value that uses `equals` to decide whether a recomputed value changed.
@@ -53,6 +54,16 @@ pub fn computed_with_equals<T: 'static>(
     f: impl Fn() -> T + 'static,
     equals: fn(&T, &T) -> bool,
 ) -> Computed<T> {
+    create(f, equals, Location::caller())
+}
+
+/// Makes the node behind a computed; `E` is a function item for `computed` (so equality
+/// costs no storage and no indirect call) and a function pointer for `computed_with_equals`.
+fn create<T: 'static, F: Fn() -> T + 'static, E: Fn(&T, &T) -> bool + 'static>(
+    f: F,
+    equals: E,
+    location: &'static Location<'static>,
+) -> Computed<T> {
     let data = Rc::new(ComputedData {
         cell: ComputedCell {
             value: RefCell::new(None),
@@ -60,7 +71,6 @@ pub fn computed_with_equals<T: 'static>(
         equals,
         f,
     });
-    let location = Location::caller();
     let node = with_runtime(|rt| rt.create(NodeKind::Computed, Flags::DIRTY, Some(data), location));
     Computed {
         node,
@@ -100,13 +110,15 @@ struct ComputedCell<T> {
 /// `cell` stays the first field of this `#[repr(C)]` struct: handles read it through
 /// `payload_prefix` without knowing `F`.
 #[repr(C)]
-struct ComputedData<T, F> {
+struct ComputedData<T, F, E> {
     cell: ComputedCell<T>,
-    equals: fn(&T, &T) -> bool,
+    equals: E,
     f: F,
 }
 
-impl<T: 'static, F: Fn() -> T + 'static> NodeOps for ComputedData<T, F> {
+impl<T: 'static, F: Fn() -> T + 'static, E: Fn(&T, &T) -> bool + 'static> NodeOps
+    for ComputedData<T, F, E>
+{
     fn value(&self) -> &dyn Any {
         &self.cell
     }
@@ -151,7 +163,7 @@ impl<T: 'static> Computed<T> {
             }
             let cell = rt.read::<ComputedCell<T>>(self.node, NodeKind::Computed, track)?;
             // SAFETY: `Runtime::read` checked the handle's generation, so `cell` points at the
-            // first field of the `ComputedData<T, F>` (`#[repr(C)]`) that
+            // first field of the `ComputedData<T, F, E>` (`#[repr(C)]`) that
             // `computed_with_equals` made for this node, alive now. The value cell is
             // borrowed below before any user code runs, and a payload whose value is borrowed
             // is not dropped even if the node is disposed meanwhile

@@ -430,9 +430,16 @@ impl Runtime {
             node.flags.insert(Flags::RUNNING);
             node.deps_tail = NIL;
             let has_owned = node.first_child != NIL || node.flags.contains(Flags::HAS_CLEANUPS);
-            let ops = node.payload.clone().expect("consumer has a payload");
+            let ops = NonNull::from(node.payload.as_deref().expect("consumer has a payload"));
             (ops, stamp, has_owned)
         };
+        // SAFETY: the node is flagged `RUNNING` from above until `RunGuard` drops, after the
+        // call below returns. Nothing frees the payload of a running node: `dispose` and
+        // `dispose_index` only flag it `DISPOSE_REQUESTED`, and `RunGuard` disposes it once
+        // the flag is cleared; `Graph::free` has no other caller. So the payload outlives
+        // this reference.
+        #[allow(unsafe_code)]
+        let ops = unsafe { ops.as_ref() };
         let depth = self.run_depth.get() + 1;
         let mut run = RunGuard {
             rt: self,

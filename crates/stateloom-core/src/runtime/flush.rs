@@ -78,21 +78,29 @@ impl Runtime {
                 }
             }
             for q in &batch {
-                let live = {
-                    let mut graph = self.graph.borrow_mut();
-                    match graph.nodes.get(q.index, q.generation) {
-                        Some(_) => {
-                            graph.nodes.at_mut(q.index).flags.remove(Flags::QUEUED);
-                            true
-                        }
-                        None => false,
-                    }
-                };
-                if !live {
+                if self
+                    .graph
+                    .borrow()
+                    .nodes
+                    .get(q.index, q.generation)
+                    .is_none()
+                {
                     continue;
                 }
+                // The effect stays flagged `QUEUED` while it is checked and run, so the
+                // changes its own check finds upstream do not queue it a second time.
                 if let Err(payload) = catch_unwind(AssertUnwindSafe(|| self.run_effect(q.index))) {
                     first_panic.get_or_insert(payload);
+                }
+                let mut graph = self.graph.borrow_mut();
+                if graph.nodes.get(q.index, q.generation).is_some() {
+                    let flags = &mut graph.nodes.at_mut(q.index).flags;
+                    flags.remove(Flags::QUEUED);
+                    // Marked again after its run started (it wrote what it had read): it runs
+                    // in the next round.
+                    if flags.intersects(Flags::DIRTY | Flags::PENDING) {
+                        graph.enqueue(q.index);
+                    }
                 }
             }
             // Hand the emptied buffer back so steady-state flushes do not allocate.

@@ -1,8 +1,11 @@
 //! Memory: disposal returns every byte, and the per-node costs stay bounded.
 
-use stateloom_core::{Root, computed, create_root, effect, runtime_stats, signal};
+use std::cell::Cell;
+use std::rc::Rc;
 
-use crate::alloc::live_bytes;
+use stateloom_core::{Root, batch, computed, create_root, effect, runtime_stats, signal};
+
+use crate::alloc::{allocations, live_bytes};
 use crate::on_small_stack;
 
 /// Builds a root with `n` signals, `n` computeds (one source each) and `n` effects.
@@ -95,4 +98,46 @@ fn bytes_per_signal_computed_effect_and_link() {
     assert!(per_computed <= 272.0, "computed: {per_computed}");
     assert!(per_effect <= 240.0, "effect: {per_effect}");
     assert!(per_link <= 32.0, "link: {per_link}");
+}
+
+#[test]
+fn steady_writes_recomputes_and_effect_runs_allocate_nothing() {
+    let (made, runs) = on_small_stack(|| {
+        let runs = Rc::new(Cell::new(0));
+        let counter = runs.clone();
+        let ((head, tail), root) = create_root(move || {
+            let head = signal(0_i64);
+            let double = computed(move || head.get() * 2);
+            let shared = computed(move || double.get() + 1);
+            let other = computed(move || double.get() - 1);
+            effect(move || {
+                counter.set(counter.get() + shared.get() + other.get());
+            });
+            (head, shared)
+        });
+        // Warm up: the first writes grow the queues to their steady size.
+        for i in 1..4 {
+            head.set(i);
+            batch(|| head.set(i + 100));
+        }
+        runs.set(0);
+        let before = allocations();
+        for i in 0..1_000 {
+            // Outside a batch (committed at once) and inside one (committed at its end); the
+            // effect's check recomputes `shared` and `other`, which marks it again.
+            head.set(i * 2);
+            batch(|| head.set(i * 2 + 1));
+            assert_eq!(tail.get(), (i * 2 + 1) * 2 + 1);
+        }
+        let made = allocations() - before;
+        root.dispose();
+        (made, runs.get())
+    });
+    // Each run adds `shared + other = (2h + 1) + (2h - 1) = 4h` for the value `h` it saw.
+    let expected: i64 = (0..1_000).map(|i| 4 * (i * 2) + 4 * (i * 2 + 1)).sum();
+    assert_eq!(
+        runs, expected,
+        "the effect ran once per write, with the new value"
+    );
+    assert_eq!(made, 0, "no allocation on the steady path");
 }
