@@ -334,16 +334,14 @@ impl Graph {
     }
 
     /// Whether `link` was tracked by the current run of `sub` (it sits at or before the cursor).
+    ///
+    /// Every link the run tracked carries the run's stamp, and so does the cursor, the last of
+    /// them; links of earlier runs carry older stamps. So this is one comparison, not a walk
+    /// back along the run's links.
+    #[inline]
     pub(crate) fn is_tracked(&self, link: u32, sub: u32) -> bool {
         let tail = self.nodes.at(sub).deps_tail;
-        let mut l = tail;
-        while l != NIL {
-            if l == link {
-                return true;
-            }
-            l = self.links.at(l).prev_dep;
-        }
-        false
+        tail != NIL && self.links.at(link).stamp == self.links.at(tail).stamp
     }
 }
 
@@ -525,7 +523,12 @@ mod tests {
         run(&mut g, c, &[a, b]);
         let first = g.nodes.at(c).deps;
         let second = g.links.at(first).next_dep;
-        g.nodes.at_mut(c).deps_tail = first; // mid-run: only `a` tracked so far
+        // Mid-run: a new run has tracked only `a` so far.
+        g.next_stamp += 1;
+        let stamp = g.next_stamp;
+        g.nodes.at_mut(c).deps_tail = NIL;
+        g.link(a, c, stamp);
+        assert_eq!(g.nodes.at(c).deps_tail, first);
         assert!(g.is_tracked(first, c));
         assert!(!g.is_tracked(second, c));
         g.unlink(first);
