@@ -25,10 +25,12 @@ impl Graph {
                 // value when it does: nothing to mark.
             } else if !flags.intersects(Flags::PENDING | Flags::DIRTY) {
                 self.nodes.at_mut(sub).flags.insert(Flags::PENDING);
-                match kind {
-                    NodeKind::Effect => self.enqueue(sub),
-                    NodeKind::Computed => descend = sub_subs != NIL,
-                    NodeKind::Signal | NodeKind::Root | NodeKind::Vacant => {}
+                // Comparisons rather than a `match`: a jump table here costs an indirect branch
+                // per visited node, which predicts poorly when kinds alternate down the graph.
+                if kind == NodeKind::Computed {
+                    descend = sub_subs != NIL;
+                } else if kind == NodeKind::Effect {
+                    self.enqueue(sub);
                 }
             } else if kind == NodeKind::Effect {
                 self.enqueue(sub);
@@ -64,12 +66,12 @@ impl Graph {
                 // It is reading `index` right now, after the change.
             } else if !flags.contains(Flags::DIRTY) {
                 self.nodes.at_mut(sub).flags.insert(Flags::DIRTY);
-                match kind {
-                    NodeKind::Effect => self.enqueue(sub),
-                    NodeKind::Computed if !flags.contains(Flags::PENDING) && sub_subs != NIL => {
+                if kind == NodeKind::Computed {
+                    if !flags.contains(Flags::PENDING) && sub_subs != NIL {
                         self.propagate(sub_subs);
                     }
-                    _ => {}
+                } else if kind == NodeKind::Effect {
+                    self.enqueue(sub);
                 }
             }
             link = next_sub;
