@@ -34,10 +34,11 @@ mod probe;
 pub const PROBE_ENV: &str = "STATELOOM_BENCH_PROBE";
 
 /// The environment variable that makes a bench binary run one pair `<n>` times and exit:
-/// `<group>:<library>:<n>`. Run under an instruction counter (`valgrind --tool=cachegrind`)
-/// with two values of `n`, the difference divided by the difference of `n` is the pair's cost
-/// of one timed run, without the build, the check or the process start-up. `xtask bench
-/// --instructions` does this for every pair.
+/// `<group>:<library>:<n>`, and print the mean wall-clock time of one run on stderr. The timed
+/// part runs inside functions whose names start with `timed_`, so an instruction counter can
+/// count only that part: `valgrind --tool=callgrind --toggle-collect='*::timed_*'` then
+/// reports `n` times the instructions of one timed run, without the build, the check, the
+/// per-run setup or the process start-up.
 pub const REPEAT_ENV: &str = "STATELOOM_BENCH_REPEAT";
 
 /// How long a probe may take before its pair is skipped.
@@ -157,10 +158,16 @@ fn repeat_steady<S: Steady>(n: usize) {
     let mut instance = S::build();
     instance.iter(true);
     let started = std::time::Instant::now();
+    timed_iters(&mut instance, n);
+    report_repeat(started, n);
+}
+
+/// The timed part of `n` runs of a steady pair, out of line like [`timed_routine`].
+#[inline(never)]
+fn timed_iters<S: Steady>(instance: &mut S, n: usize) {
     for _ in 0..n {
         instance.iter(false);
     }
-    report_repeat(started, n);
 }
 
 /// Says on stderr how long each of `n` repeated runs took on average.
@@ -185,12 +192,19 @@ fn repeat_batched<B: Batched>(n: usize) {
     for _ in 0..n {
         let input = B::setup();
         let started = std::time::Instant::now();
-        let output = std::hint::black_box(B::routine(input));
+        let output = std::hint::black_box(timed_routine::<B>(input));
         timed += started.elapsed();
         drop(output);
     }
     let per_run = timed.as_nanos() as f64 / n.max(1) as f64;
     eprintln!("{per_run:.0} ns per run");
+}
+
+/// The timed part of a batched pair, kept out of line so an instruction counter can count
+/// only inside it (`valgrind --tool=callgrind --toggle-collect='*timed_routine*'`).
+#[inline(never)]
+fn timed_routine<B: Batched>(input: B::Input) -> B::Output {
+    B::routine(input)
 }
 
 fn bench_batched<B: Batched>(group: &mut BenchmarkGroup<'_, WallTime>, id: &'static str) {
