@@ -2,12 +2,14 @@
 //! `docs/benchmarks.md` and its chart `docs/benchmarks.svg` from the results.
 //!
 //! - [`results`] reads what criterion and the benches left under `target/criterion`.
+//! - [`instructions`] counts each kernel pair's instructions per timed run under callgrind.
 //! - [`report`] writes the tables between the markers of `docs/benchmarks.md`.
 //! - [`chart`] draws the grouped bar chart.
 //!
 //! Comparing a base and a head (`--compare main`) will grow here.
 
 mod chart;
+mod instructions;
 mod report;
 mod results;
 #[cfg(test)]
@@ -32,17 +34,20 @@ pub(crate) struct Options {
     pub(crate) no_run_benches: bool,
     /// Skip the JavaScript peers in `benches/js`.
     pub(crate) no_js: bool,
+    /// Skip the instruction counts under callgrind.
+    pub(crate) no_instructions: bool,
     /// Arguments passed to `cargo bench -p stateloom-benches` unchanged.
     pub(crate) extra: Vec<OsString>,
 }
 
-/// Runs the benches unless told not to, then rewrites `docs/benchmarks.md` and
-/// `docs/benchmarks.svg` under `root`.
+/// Runs the benches, the JavaScript peers and the instruction counts unless told not to, then
+/// rewrites `docs/benchmarks.md` and `docs/benchmarks.svg` under `root`.
 ///
 /// # Errors
 ///
-/// Fails when `cargo bench` fails, when there are no results, or when a file cannot be read or
-/// written.
+/// Fails when `cargo bench` or the JavaScript peers fail, when the bench executables cannot be
+/// listed for callgrind, when there are no results, or when a file cannot be read or written.
+/// A pair that fails under callgrind is only left uncounted.
 pub(crate) fn run(root: &Path, options: &Options) -> anyhow::Result<()> {
     let criterion = criterion_dir(root)?;
     if !options.no_run_benches {
@@ -54,8 +59,12 @@ pub(crate) fn run(root: &Path, options: &Options) -> anyhow::Result<()> {
         cmd!(sh, "cargo bench -p stateloom-benches {extra...}").run()?;
         // Results of an earlier run must not pass for this one's.
         remove_if_present(&criterion.join(results::JS_FILE))?;
+        remove_if_present(&criterion.join(results::INSTRUCTIONS_FILE))?;
         if !options.no_js {
             run_js_peers(&sh, root, &criterion.join(results::JS_FILE))?;
+        }
+        if !options.no_instructions {
+            instructions::run(&sh, root, &criterion)?;
         }
     }
     let machine = Machine::detect()?;

@@ -25,6 +25,7 @@ Tasks:
   bench    run the criterion suite, then write docs/benchmarks.md and docs/benchmarks.svg
            [--no-run-benches]  only rewrite the report from the results already on disk
            [--no-js]           skip the JavaScript peers (benches/js, needs node and npm)
+           [--no-instructions] skip the instruction counts under callgrind (needs valgrind)
            [-- <args>]         pass <args> to `cargo bench -p stateloom-benches`
   help     print this message
 ";
@@ -66,7 +67,7 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-/// Parses `bench [--no-run-benches] [--no-js] [-- <args for cargo bench>]`.
+/// Parses `bench [--no-run-benches] [--no-js] [--no-instructions] [-- <args for cargo bench>]`.
 fn bench_options(parser: &mut lexopt::Parser) -> anyhow::Result<bench::Options> {
     let mut options = bench::Options::default();
     loop {
@@ -80,6 +81,7 @@ fn bench_options(parser: &mut lexopt::Parser) -> anyhow::Result<bench::Options> 
         match parser.next()? {
             Some(Long("no-run-benches")) => options.no_run_benches = true,
             Some(Long("no-js")) => options.no_js = true,
+            Some(Long("no-instructions")) => options.no_instructions = true,
             Some(arg) => return Err(arg.unexpected().into()),
             None => return Ok(options),
         }
@@ -103,4 +105,25 @@ pub(crate) fn project_root() -> PathBuf {
         .parent()
         .expect("xtask lives one level below the workspace root")
         .to_path_buf()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn bench_flags_are_parsed_and_the_rest_goes_to_cargo() {
+        let args = [
+            "--no-instructions",
+            "--no-js",
+            "--",
+            "--bench",
+            "core_creation",
+        ];
+        let mut parser = lexopt::Parser::from_args(args);
+        let options = super::bench_options(&mut parser).unwrap();
+        assert!(options.no_instructions && options.no_js && !options.no_run_benches);
+        assert_eq!(options.extra, ["--bench", "core_creation"]);
+
+        let mut parser = lexopt::Parser::from_args(["--no-instruction"]);
+        assert!(super::bench_options(&mut parser).is_err());
+    }
 }

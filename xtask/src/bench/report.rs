@@ -1,5 +1,5 @@
 //! Writes the generated part of `docs/benchmarks.md`: the machine, the comparison table, the
-//! `signal` table and the memory table.
+//! instruction counts, the `signal` table, the crates' tables and the memory table.
 //!
 //! Only the text between [`BEGIN`] and [`END`] is ours; [`splice`] keeps everything around it.
 
@@ -12,7 +12,8 @@ use anyhow::{Context, bail};
 use xshell::{Shell, cmd};
 
 use super::results::{
-    BASELINE, JS_FILE, MEMORY_FILE, Memory, PEER_WORKLOADS, Results, SIGNAL_GROUP, STATELOOM,
+    BASELINE, INSTRUCTIONS_FILE, JS_FILE, MEMORY_FILE, Memory, PEER_WORKLOADS, Results,
+    SIGNAL_GROUP, STATELOOM,
 };
 
 /// Opens the generated part of the report.
@@ -148,6 +149,10 @@ pub(crate) fn render(results: &Results, machine: &Machine) -> String {
     let _ = writeln!(out);
     out.push_str(&comparison_table(results));
     let _ = writeln!(out);
+    let _ = writeln!(out, "## Instruction counts");
+    let _ = writeln!(out);
+    out.push_str(&instruction_table(results));
+    let _ = writeln!(out);
     let _ = writeln!(out, "## Single operations");
     let _ = writeln!(out);
     out.push_str(&signal_table(results));
@@ -226,6 +231,72 @@ fn fastest_peer(results: &Results, workload: &str, libraries: &[String]) -> Stri
         Some((peer, median)) => format!("{} ({peer})", format_ratio(median / reference)),
         None => "—".to_owned(),
     }
+}
+
+/// The instruction counts of the comparison's pairs, with the same rows and columns as the
+/// comparison table, or a sentence saying they were not measured.
+pub(crate) fn instruction_table(results: &Results) -> String {
+    if results.instructions.is_empty() {
+        return format!(
+            "Not measured: `{INSTRUCTIONS_FILE}` is missing (valgrind was not installed, or the benches ran with `--no-instructions`).\n"
+        );
+    }
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Each cell counts the instructions of one timed run with valgrind's callgrind: the code criterion times, without the setup, the graph's build or the correctness check; in brackets, that count over stateloom's."
+    );
+    let _ = writeln!(
+        out,
+        "Unlike the medians, counts repeat to well under 1 % between runs, but they are blind to cache misses and the allocator's page faults, so they complement the medians rather than replace them."
+    );
+    let _ = writeln!(
+        out,
+        "The last column divides the lowest peer count (baseline excluded) by stateloom's: above 1x, stateloom executes the fewest instructions."
+    );
+    let _ = writeln!(out);
+    let libraries = results.libraries();
+    out.push_str("| workload |");
+    for library in &libraries {
+        let _ = write!(out, " {library} |");
+    }
+    out.push_str(" fewest peer / stateloom |\n|---|");
+    out.push_str(&"--:|".repeat(libraries.len() + 1));
+    out.push('\n');
+    for workload in results.workloads() {
+        // A zero count cannot be divided by; the counting run never records one.
+        let reference = results
+            .instructions(&workload, STATELOOM)
+            .filter(|count| *count > 0);
+        let _ = write!(out, "| `{workload}` |");
+        for library in &libraries {
+            let cell = match (results.instructions(&workload, library), reference) {
+                (Some(count), Some(reference)) if library != STATELOOM => format!(
+                    "{} ({})",
+                    format_count(count),
+                    format_fine_ratio(count as f64 / reference as f64)
+                ),
+                (Some(count), _) => format_count(count),
+                (None, _) => results
+                    .instructions_skip_reason(&workload, library)
+                    .map_or_else(|| "—".to_owned(), shorten),
+            };
+            let _ = write!(out, " {cell} |");
+        }
+        let fewest = reference.and_then(|reference| {
+            let peers = libraries
+                .iter()
+                .filter(|library| *library != STATELOOM && *library != BASELINE)
+                .filter_map(|library| Some((library, results.instructions(&workload, library)?)));
+            let (peer, count) = peers.min_by_key(|(_, count)| *count)?;
+            Some(format!(
+                "{} ({peer})",
+                format_fine_ratio(count as f64 / reference as f64)
+            ))
+        });
+        let _ = writeln!(out, " {} |", fewest.as_deref().unwrap_or("—"));
+    }
+    out
 }
 
 /// The `signal` group: single reads and writes of stateloom, one row per benchmark.
@@ -399,6 +470,31 @@ pub(crate) fn format_duration(nanos: f64) -> String {
     format!("{value:.decimals$} {unit}")
 }
 
+/// An instruction count with three significant digits and a unit that keeps the number below
+/// 1000: `812`, `12.3 k`, `925 k`, `1.84 M`, `2.10 G`.
+pub(crate) fn format_count(count: u64) -> String {
+    if count < 1000 {
+        return count.to_string();
+    }
+    // Round first, so 999_700 becomes 1.00 M rather than `1000 k`.
+    let rounded = round_significant(count as f64, 3);
+    let (value, unit) = if rounded < 1e6 {
+        (rounded / 1e3, "k")
+    } else if rounded < 1e9 {
+        (rounded / 1e6, "M")
+    } else {
+        (rounded / 1e9, "G")
+    };
+    let decimals = if value >= 100.0 {
+        0
+    } else if value >= 10.0 {
+        1
+    } else {
+        2
+    };
+    format!("{value:.decimals$} {unit}")
+}
+
 /// `value` rounded to `digits` significant digits.
 fn round_significant(value: f64, digits: i32) -> f64 {
     let scale = 10f64.powi(digits - 1 - value.log10().floor() as i32);
@@ -420,6 +516,17 @@ pub(crate) fn format_ratio(ratio: f64) -> String {
         usize::try_from(-(ratio.log10().floor() as i64)).map_or(2, |d| d.max(2))
     };
     format!("{ratio:.decimals$}x")
+}
+
+/// A ratio of instruction counts like `1.37x`, `13.5x` or `0.834x`: three significant digits,
+/// since the counts are steady enough to carry them.
+pub(crate) fn format_fine_ratio(ratio: f64) -> String {
+    if !ratio.is_finite() || ratio <= 0.0 {
+        return format!("{ratio}x");
+    }
+    let rounded = round_significant(ratio, 3);
+    let decimals = usize::try_from(2 - rounded.log10().floor() as i64).unwrap_or(0);
+    format!("{rounded:.decimals$}x")
 }
 
 /// A byte count: whole numbers without decimals, others with one.

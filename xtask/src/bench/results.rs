@@ -1,8 +1,10 @@
-//! Reads what a criterion run left behind: medians, skipped pairs and the memory figures.
+//! Reads what a criterion run left behind: medians, skipped pairs, the memory figures and the
+//! instruction counts.
 //!
 //! Criterion writes `<dir>/.../new/benchmark.json` (the ids) and `new/estimates.json` (the
 //! statistics) for each benchmark.
-//! The benches add two files of their own beside them: [`SKIPPED_FILE`] and [`MEMORY_FILE`].
+//! The benches add two files of their own beside them: [`SKIPPED_FILE`] and [`MEMORY_FILE`];
+//! `xtask` adds [`JS_FILE`] and [`INSTRUCTIONS_FILE`].
 
 #[cfg(test)]
 mod tests;
@@ -24,6 +26,10 @@ pub(crate) const MEMORY_FILE: &str = "stateloom-memory.json";
 
 /// The JavaScript peers' medians, written by `benches/js/run.mjs`.
 pub(crate) const JS_FILE: &str = "stateloom-js.json";
+
+/// Instructions per timed run of each kernel pair, counted under callgrind by
+/// [`instructions`](super::instructions).
+pub(crate) const INSTRUCTIONS_FILE: &str = "stateloom-instructions.json";
 
 /// Group-name prefixes of the crates above the kernel; their groups get tables of their own
 /// instead of rows in the kernel's peer comparison.
@@ -128,6 +134,18 @@ pub(crate) struct Results {
     pub(crate) memory: Vec<Memory>,
     /// The JavaScript runtime and library versions, if the JavaScript peers ran.
     pub(crate) js: Option<JsVersions>,
+    /// Instructions per timed run, or why a pair was not counted, by `(group, library)`; empty
+    /// when nothing was counted.
+    pub(crate) instructions: BTreeMap<(String, String), InstructionCount>,
+}
+
+/// The outcome of counting one pair's instructions under callgrind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum InstructionCount {
+    /// Instructions executed by one timed run.
+    Counted(u64),
+    /// Why the pair has no count: the benches skipped it, or the callgrind run failed.
+    NotCounted(String),
 }
 
 /// What the JavaScript peers ran on: `node`'s version and each library's.
@@ -174,6 +192,34 @@ impl Results {
         self.skipped
             .get(&(group.to_owned(), library.to_owned()))
             .map(String::as_str)
+    }
+
+    /// The instructions of one timed run of `library` in `group`, unless the pair was not
+    /// counted or the benches skipped it.
+    pub(crate) fn instructions(&self, group: &str, library: &str) -> Option<u64> {
+        if self.skip_reason(group, library).is_some() {
+            // As for medians: a skip wins over a figure from an earlier run.
+            return None;
+        }
+        match self
+            .instructions
+            .get(&(group.to_owned(), library.to_owned()))
+        {
+            Some(InstructionCount::Counted(count)) => Some(*count),
+            _ => None,
+        }
+    }
+
+    /// Why `library` has no instruction count in `group`: the counting run's reason, else the
+    /// benches' skip reason.
+    pub(crate) fn instructions_skip_reason(&self, group: &str, library: &str) -> Option<&str> {
+        match self
+            .instructions
+            .get(&(group.to_owned(), library.to_owned()))
+        {
+            Some(InstructionCount::NotCounted(reason)) => Some(reason),
+            _ => self.skip_reason(group, library),
+        }
     }
 
     /// The rows of the comparison table: [`WORKLOADS`], then any other group except `signal`
@@ -254,7 +300,8 @@ fn known_then_sorted<'a>(known: &[&str], others: impl Iterator<Item = &'a str>) 
 
 /// Reads every result under the criterion directory `dir`.
 ///
-/// A missing skipped or memory file means nothing was skipped or measured.
+/// A missing skipped, memory, JavaScript or instructions file means nothing was skipped or
+/// measured.
 ///
 /// # Errors
 ///
@@ -276,9 +323,7 @@ pub(crate) fn collect(dir: &Path) -> anyhow::Result<Results> {
             dir.display()
         );
     }
-    if let Some(text) = read_if_present(&dir.join(SKIPPED_FILE))? {
-        results.skipped = parse_skipped(&text).context(SKIPPED_FILE)?;
-    }
+    results.skipped = read_skipped(dir)?;
     if let Some(text) = read_if_present(&dir.join(MEMORY_FILE))? {
         results.memory = parse_memory(&text).context(MEMORY_FILE)?;
     }
@@ -287,7 +332,23 @@ pub(crate) fn collect(dir: &Path) -> anyhow::Result<Results> {
         results.js = Some(versions);
         results.medians.extend(medians);
     }
+    if let Some(text) = read_if_present(&dir.join(INSTRUCTIONS_FILE))? {
+        results.instructions = parse_instructions(&text).context(INSTRUCTIONS_FILE)?;
+    }
     Ok(results)
+}
+
+/// The pairs the benches gave up on, from [`SKIPPED_FILE`] in the criterion directory `dir`,
+/// with their reasons; none if there is no such file.
+///
+/// # Errors
+///
+/// Fails when the file cannot be read or a line of it cannot be parsed.
+pub(crate) fn read_skipped(dir: &Path) -> anyhow::Result<BTreeMap<(String, String), String>> {
+    match read_if_present(&dir.join(SKIPPED_FILE))? {
+        Some(text) => parse_skipped(&text).context(SKIPPED_FILE),
+        None => Ok(BTreeMap::new()),
+    }
 }
 
 /// Every `new/benchmark.json` below `dir`, sorted so runs are reproducible.
@@ -438,4 +499,37 @@ fn parse_js(text: &str) -> anyhow::Result<(JsVersions, Medians)> {
         libraries,
     };
     Ok((versions, medians))
+}
+
+/// Parses the instructions file: a JSON array of `{"group", "library", "instructions"}`
+/// objects, with `"skipped": "<reason>"` in place of `"instructions"` for a pair not counted.
+///
+/// If a pair is listed twice, the last entry wins.
+fn parse_instructions(text: &str) -> anyhow::Result<BTreeMap<(String, String), InstructionCount>> {
+    let rows: Value = serde_json::from_str(text)?;
+    let rows = rows.as_array().context("expected a JSON array")?;
+    let mut counts = BTreeMap::new();
+    for (index, row) in rows.iter().enumerate() {
+        let field = |name: &str| {
+            row[name]
+                .as_str()
+                .map(str::to_owned)
+                .with_context(|| format!("entry {index}: `{name}` is missing"))
+        };
+        let id = (field("group")?, field("library")?);
+        let count = match (row.get("instructions"), row.get("skipped")) {
+            (Some(count), None) => {
+                InstructionCount::Counted(count.as_u64().with_context(|| {
+                    format!("entry {index}: `instructions` is not a whole number: {count}")
+                })?)
+            }
+            (None, Some(_)) => InstructionCount::NotCounted(field("skipped")?),
+            (Some(_), Some(_)) => {
+                bail!("entry {index}: has both `instructions` and `skipped`")
+            }
+            (None, None) => bail!("entry {index}: has neither `instructions` nor `skipped`"),
+        };
+        counts.insert(id, count);
+    }
+    Ok(counts)
 }

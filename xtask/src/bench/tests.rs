@@ -111,3 +111,40 @@ fn writes_the_report_and_chart_and_keeps_the_hand_written_part() {
     assert!(second.contains("| `kairo_deep` | 3.00 µs | — | 6.00 µs (2.0x) |"));
     assert_eq!(second.matches("<!-- bench:begin -->").count(), 1);
 }
+
+#[test]
+fn instruction_counts_on_disk_reach_the_report() {
+    let criterion = TempDir::new("criterion-instructions");
+    let docs = TempDir::new("docs-instructions");
+    write_benchmark(&criterion.0, "kairo_deep", "stateloom", 1_500.0);
+    let markdown = docs.0.join("benchmarks.md");
+
+    write_report(&criterion.0, &docs.0, &machine()).unwrap();
+    let without = fs::read_to_string(&markdown).unwrap();
+    assert!(without.contains("## Instruction counts\n\nNot measured: "));
+
+    fs::write(
+        criterion.0.join(results::INSTRUCTIONS_FILE),
+        r#"[{"group":"kairo_deep","library":"stateloom","instructions":910000},
+            {"group":"kairo_deep","library":"sycamore","instructions":2040000},
+            {"group":"kairo_deep","library":"reactive_graph","skipped":"did not finish in 180 s under callgrind"}]"#,
+    )
+    .unwrap();
+    write_report(&criterion.0, &docs.0, &machine()).unwrap();
+    let with = fs::read_to_string(&markdown).unwrap();
+    let counts = &with[with.find("## Instruction counts").unwrap()..];
+    assert!(
+        counts.contains(
+            "| `kairo_deep` | 910 k | — | 2.04 M (2.24x) | did not finish in 180 s under callgrind | — | 2.24x (sycamore) |"
+        ),
+        "{counts}"
+    );
+    // The section sits between the comparison and the single operations.
+    let order = [
+        "## Peer comparison",
+        "## Instruction counts",
+        "## Single operations",
+    ]
+    .map(|heading| with.find(heading).unwrap());
+    assert!(order[0] < order[1] && order[1] < order[2]);
+}

@@ -2,11 +2,12 @@
 //! that keeps the hand-written text around the markers.
 
 use super::*;
-use crate::bench::results::JsVersions;
+use crate::bench::results::{InstructionCount, JsVersions};
 use crate::bench::tests::machine;
 
 /// A result set with a bit of everything: ratios above and below 1, a skipped pair, a missing
-/// pair, an unknown workload and library, the `signal` group and memory rows out of order.
+/// pair, an unknown workload and library, the `signal` group, memory rows out of order, and
+/// instruction counts with a pair skipped by the benches and one that failed under callgrind.
 fn results() -> Results {
     let mut results = Results::default();
     let medians = [
@@ -65,6 +66,39 @@ fn results() -> Results {
         memory("sycamore", Some(96.0), None),
         memory("stateloom", Some(128.0), Some(192.0)),
     ];
+    let counted = [
+        ("kairo_deep", "stateloom", 925_062),
+        ("kairo_deep", "alien_signals", 1_267_000),
+        ("kairo_deep", "sycamore", 3_402_110),
+        ("kairo_deep", "reactive_graph", 12_480_000),
+        ("kairo_deep", "baseline", 8_417),
+        ("kairo_broad", "stateloom", 999_700),
+        ("cellx_1000", "stateloom", 9_768_785),
+        ("cellx_1000", "alien_signals", 8_100_000),
+    ];
+    for (group, library, count) in counted {
+        let id = (group.to_owned(), library.to_owned());
+        results
+            .instructions
+            .insert(id, InstructionCount::Counted(count));
+    }
+    let not_counted = [
+        (
+            "cellx_1000",
+            "sycamore",
+            "stack overflow | the graph is deeper than sycamore's recursion allows",
+        ),
+        (
+            "cellx_1000",
+            "baseline",
+            "failed under callgrind (exit status: 2): no pair cellx_1000/baseline in this binary",
+        ),
+    ];
+    for (group, library, reason) in not_counted {
+        let id = (group.to_owned(), library.to_owned());
+        let count = InstructionCount::NotCounted(reason.to_owned());
+        results.instructions.insert(id, count);
+    }
     results
 }
 
@@ -83,6 +117,41 @@ fn durations_keep_three_significant_digits() {
     ];
     for (nanos, expected) in cases {
         assert_eq!(format_duration(nanos), expected, "{nanos} ns");
+    }
+}
+
+#[test]
+fn instruction_counts_keep_three_significant_digits() {
+    let cases = [
+        (0, "0"),
+        (812, "812"),
+        (999, "999"),
+        (1_000, "1.00 k"),
+        (12_345, "12.3 k"),
+        (925_062, "925 k"),
+        (999_700, "1.00 M"),
+        (1_840_000, "1.84 M"),
+        (123_456_789, "123 M"),
+        (2_104_000_000, "2.10 G"),
+    ];
+    for (count, expected) in cases {
+        assert_eq!(format_count(count), expected, "{count}");
+    }
+}
+
+#[test]
+fn instruction_ratios_keep_three_significant_digits() {
+    let cases = [
+        (0.009_099, "0.00910x"),
+        (0.8341, "0.834x"),
+        (0.9996, "1.00x"),
+        (1.3697, "1.37x"),
+        (13.49, "13.5x"),
+        (340.4, "340x"),
+        (1234.5, "1230x"),
+    ];
+    for (ratio, expected) in cases {
+        assert_eq!(format_fine_ratio(ratio), expected, "{ratio}");
     }
 }
 
@@ -165,6 +234,31 @@ fn the_whole_generated_part() {
     | `create_dispose` | — | — | — | — | — | — | — |
     | `zz_new_workload` | 1.00 µs | — | — | — | — | 3.00 µs (3.0x) | 3.0x (newlib) |
 
+    ## Instruction counts
+
+    Each cell counts the instructions of one timed run with valgrind's callgrind: the code criterion times, without the setup, the graph's build or the correctness check; in brackets, that count over stateloom's.
+    Unlike the medians, counts repeat to well under 1 % between runs, but they are blind to cache misses and the allocator's page faults, so they complement the medians rather than replace them.
+    The last column divides the lowest peer count (baseline excluded) by stateloom's: above 1x, stateloom executes the fewest instructions.
+
+    | workload | stateloom | alien_signals | sycamore | reactive_graph | baseline | newlib | fewest peer / stateloom |
+    |---|--:|--:|--:|--:|--:|--:|--:|
+    | `kairo_avoidable` | — | — | — | — | — | — | — |
+    | `kairo_broad` | 1.00 M | — | — | — | — | — | — |
+    | `kairo_deep` | 925 k | 1.27 M (1.37x) | 3.40 M (3.68x) | 12.5 M (13.5x) | 8.42 k (0.00910x) | — | 1.37x (alien_signals) |
+    | `kairo_diamond` | — | — | — | — | — | — | — |
+    | `kairo_mux` | — | — | — | — | — | — | — |
+    | `kairo_repeated` | — | — | — | — | — | — | — |
+    | `kairo_triangle` | — | — | — | — | — | — | — |
+    | `kairo_unstable` | — | — | — | — | — | — | — |
+    | `cellx_1000` | 9.77 M | 8.10 M (0.829x) | stack overflow / the graph is deeper… | did not finish in 10 s | failed under callgrind (exit status:… | — | 0.829x (alien_signals) |
+    | `cellx_2500` | — | — | — | — | — | — | — |
+    | `create_signals_1k` | — | — | — | — | — | — | — |
+    | `create_signals_10k` | — | — | — | — | — | — | — |
+    | `create_computeds_10k_1src` | — | — | — | — | — | — | — |
+    | `create_computeds_8src` | — | — | — | — | — | — | — |
+    | `create_dispose` | — | — | — | — | — | — | — |
+    | `zz_new_workload` | — | — | — | — | — | — | — |
+
     ## Single operations
 
     | benchmark | median |
@@ -210,6 +304,34 @@ fn the_whole_generated_part() {
     A missing bar is a skipped pair or a missing result; the table says which.
     
     ");
+}
+
+#[test]
+fn instruction_counts_share_the_comparison_table_shape() {
+    let results = results();
+    let counts = instruction_table(&results);
+    let comparison = comparison_table(&results);
+    let rows = |table: &str| -> Vec<(String, usize)> {
+        table
+            .lines()
+            .filter(|line| line.starts_with("| `"))
+            .map(|line| {
+                let name = line.split('`').nth(1).unwrap_or_default().to_owned();
+                (name, line.matches(" |").count())
+            })
+            .collect()
+    };
+    assert_eq!(rows(&counts), rows(&comparison));
+}
+
+#[test]
+fn without_instruction_counts_the_section_says_they_were_not_measured() {
+    let mut results = results();
+    results.instructions.clear();
+    assert_eq!(
+        instruction_table(&results),
+        "Not measured: `stateloom-instructions.json` is missing (valgrind was not installed, or the benches ran with `--no-instructions`).\n"
+    );
 }
 
 #[test]

@@ -179,3 +179,98 @@ fn crate_groups_stay_out_of_the_kernel_comparison() {
         ]
     );
 }
+
+#[test]
+fn instruction_counts_and_their_reasons_are_read() {
+    let dir = TempDir::new("instructions");
+    write_benchmark(&dir.0, "kairo_deep", "stateloom", 1.0);
+    fs::write(
+        dir.0.join(SKIPPED_FILE),
+        r#"{"group":"cellx_1000","library":"reactive_graph","reason":"did not finish in 10 s"}"#,
+    )
+    .unwrap();
+    fs::write(
+        dir.0.join(INSTRUCTIONS_FILE),
+        r#"[
+  {"group":"kairo_deep","library":"stateloom","instructions":925062},
+  {"group":"kairo_deep","library":"sycamore","skipped":"did not finish in 180 s under callgrind"},
+  {"group":"cellx_1000","library":"reactive_graph","instructions":5}
+]"#,
+    )
+    .unwrap();
+
+    let results = collect(&dir.0).unwrap();
+
+    assert_eq!(results.instructions.len(), 3);
+    assert_eq!(
+        results.instructions("kairo_deep", "stateloom"),
+        Some(925_062)
+    );
+    assert_eq!(results.instructions("kairo_deep", "sycamore"), None);
+    assert_eq!(
+        results.instructions_skip_reason("kairo_deep", "sycamore"),
+        Some("did not finish in 180 s under callgrind")
+    );
+    // A pair the benches skipped has no count, even if the file has one, and shows the skip.
+    assert_eq!(results.instructions("cellx_1000", "reactive_graph"), None);
+    assert_eq!(
+        results.instructions_skip_reason("cellx_1000", "reactive_graph"),
+        Some("did not finish in 10 s")
+    );
+    assert_eq!(results.instructions("kairo_broad", "stateloom"), None);
+    assert_eq!(
+        results.instructions_skip_reason("kairo_broad", "stateloom"),
+        None
+    );
+}
+
+#[test]
+fn without_an_instructions_file_there_are_no_counts() {
+    let dir = TempDir::new("no-instructions");
+    write_benchmark(&dir.0, "kairo_deep", "stateloom", 1.0);
+    let results = collect(&dir.0).unwrap();
+    assert!(results.instructions.is_empty());
+}
+
+#[test]
+fn a_malformed_instructions_file_is_an_error_naming_it() {
+    let cases = [
+        ("not json", "expected ident"),
+        (r#"{"group":"a"}"#, "expected a JSON array"),
+        (
+            r#"[{"library":"b","instructions":1}]"#,
+            "entry 0: `group` is missing",
+        ),
+        (
+            r#"[{"group":"a","library":"b","instructions":1},{"group":"a","library":"c","instructions":-3}]"#,
+            "entry 1: `instructions` is not a whole number: -3",
+        ),
+        (
+            r#"[{"group":"a","library":"b","instructions":"many"}]"#,
+            "entry 0: `instructions` is not a whole number",
+        ),
+        (
+            r#"[{"group":"a","library":"b","skipped":false}]"#,
+            "entry 0: `skipped` is missing",
+        ),
+        (
+            r#"[{"group":"a","library":"b"}]"#,
+            "neither `instructions` nor `skipped`",
+        ),
+        (
+            r#"[{"group":"a","library":"b","instructions":1,"skipped":"x"}]"#,
+            "both `instructions` and `skipped`",
+        ),
+    ];
+    for (text, expected) in cases {
+        let dir = TempDir::new("bad-instructions");
+        write_benchmark(&dir.0, "kairo_deep", "stateloom", 1.0);
+        fs::write(dir.0.join(INSTRUCTIONS_FILE), text).unwrap();
+        let error = format!("{:#}", collect(&dir.0).unwrap_err());
+        assert!(
+            error.starts_with("stateloom-instructions.json: "),
+            "{text}: {error}"
+        );
+        assert!(error.contains(expected), "{text}: {error}");
+    }
+}
