@@ -58,10 +58,7 @@ impl Runtime {
                 if graph.queue.is_empty() {
                     break;
                 }
-                if !graph.queue_sorted {
-                    graph.queue.sort_unstable_by_key(|q| q.seq);
-                }
-                graph.queue_sorted = true;
+                graph.sort_queue();
                 std::mem::take(&mut graph.queue)
             };
             rounds += 1;
