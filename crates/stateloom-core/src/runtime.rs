@@ -418,6 +418,11 @@ impl Runtime {
 
     /// Runs a computed's or effect's closure with tracking, disposing what its previous run
     /// created first. Returns whether a computed's value changed.
+    ///
+    /// Inlined into each caller, so recomputing computeds and running effects call their
+    /// closures from different call sites: one shared indirect call mispredicts whenever the
+    /// kinds alternate, as they do in every flush (check an effect, recompute, run it).
+    #[inline(always)]
     pub(crate) fn run_consumer(&self, index: u32) -> bool {
         let (ops, stamp, has_owned) = {
             let mut graph = self.graph.borrow_mut();
