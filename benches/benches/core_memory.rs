@@ -13,14 +13,15 @@
 //! an earlier measurement (`alien-signals` and `reactive_graph` keep process-global arenas).
 //! The thread first builds and disposes a tiny graph, so one-time setup (thread-local
 //! runtimes, the executor, Sycamore's per-thread root) is not counted. Then it counts the net
-//! live heap bytes this thread allocates while creating `N` = 65,536 items, and divides by `N`.
-//! The figures include each library's amortised container growth (arena slot arrays that
-//! double), exactly as a program creating that many nodes would pay it.
+//! live heap bytes this thread allocates while creating `M` = 65,535 items and divides by `M`.
+//! With the roots, each measurement brings the number of live nodes to a power of two (`N` =
+//! 65,536 or a multiple), so arenas whose slot arrays double end up exactly full: each item
+//! pays for one slot, the amortised cost of that growth, and not for a half-empty array.
 //!
-//! - `signal`: `N` `i64` signals under a root.
-//! - `computed`: `N` computeds `s_i` (one captured signal, read once so it links), minus
+//! - `signal`: `M` `i64` signals under a root.
+//! - `computed`: `M` computeds `s_i` (one captured signal, read once so it links), minus
 //!   `link`: the node alone.
-//! - `effect`: `N` effects each reading one signal, including that one link.
+//! - `effect`: `M` effects each reading one signal, including that one link.
 //! - `link`: computeds capturing the same two signals `(a_i, b_i)` and reading both, minus the
 //!   same computeds reading only `a_i`, per computed: the cost of one more dependency edge.
 //! - `leaked_per_item`: a root with `N` signals, `N` computeds and `N` effects is built and
@@ -39,8 +40,12 @@ use stateloom_benches::adapters::{AlienSignals, ReactiveGraph, Stateloom, Sycamo
 /// The environment variable that makes this binary measure one figure and print it.
 const CASE_ENV: &str = "STATELOOM_MEMORY_CASE";
 
-/// Items per measurement: a power of two, so containers that double end up exactly full.
+/// Live nodes per measurement: a power of two, so containers that double end up exactly full.
 const N: usize = 65_536;
+
+/// Items per measurement: one root (or two roots and twice as many nodes) brings the live
+/// nodes to `N` (or `2 N`).
+const M: usize = N - 1;
 
 /// The quantities a child can measure; `computed`, `effect` and `link` are derived from them.
 const QUANTITIES: [&str; 6] = [
@@ -159,10 +164,10 @@ fn measure<F: Framework>(quantity: &str) -> f64 {
     };
     match quantity {
         "signal" => per_item(
-            N,
+            M,
             || {
                 F::root(|| {
-                    for i in 0..N as i64 {
+                    for i in 0..M as i64 {
                         black_box(F::signal(i));
                     }
                 })
@@ -172,7 +177,7 @@ fn measure<F: Framework>(quantity: &str) -> f64 {
         ),
         "computed_one" | "effect" => {
             let effect = quantity == "effect";
-            let (signals, a) = sources::<F>(N);
+            let (signals, a) = sources::<F>(M);
             let build = move || {
                 let (signals, b) = F::root(move || {
                     for &s in &signals {
@@ -189,11 +194,11 @@ fn measure<F: Framework>(quantity: &str) -> f64 {
                 });
                 (signals, a, b)
             };
-            per_item(N, build, dispose)
+            per_item(M, build, dispose)
         }
         "computed_wide" | "computed_two" => {
             let both = quantity == "computed_two";
-            let (signals, a) = sources::<F>(2 * N);
+            let (signals, a) = sources::<F>(2 * M);
             let build = move || {
                 let (signals, b) = F::root(move || {
                     for pair in signals.chunks_exact(2) {
@@ -213,7 +218,7 @@ fn measure<F: Framework>(quantity: &str) -> f64 {
                 });
                 (signals, a, b)
             };
-            per_item(N, build, dispose)
+            per_item(M, build, dispose)
         }
         "leak" => {
             let before = live();
@@ -302,7 +307,7 @@ fn main() -> ExitCode {
     }
     let mut rows = Vec::new();
     print_line(&format!(
-        "heap bytes per item (N = {N}):\n{:<16}{:>10}{:>10}{:>18}{:>10}{:>18}",
+        "heap bytes per item ({M} items, {N} live nodes):\n{:<16}{:>10}{:>10}{:>18}{:>10}{:>18}",
         "library", "signal", "computed", "effect (1 link)", "link", "leaked_per_item"
     ));
     for library in LIBRARIES {
