@@ -50,9 +50,14 @@ thread_local! {
 }
 
 /// Runs `f` with this thread's default scope.
-#[inline]
+///
+/// The scope is cloned out of the thread-local (one reference count) and `f` runs outside
+/// `LocalKey::with`: a closure as large as a read, inlined into `with`, made the compiler keep
+/// `with` out of line and reach the thread-local through an indirect call on every read.
+#[inline(always)]
 pub(crate) fn with_default<R>(f: impl FnOnce(&AtomScope) -> R) -> R {
-    DEFAULT.with(f)
+    let scope = DEFAULT.with(AtomScope::clone);
+    f(&scope)
 }
 
 /// Returns a handle to this thread's default scope, the one behind the methods on atom
