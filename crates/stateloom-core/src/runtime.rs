@@ -2,8 +2,10 @@
 //! that calls user code (recomputing, committing, checking, running effects, disposing).
 //!
 //! The rule that keeps this sound and re-entrant: the graph is never borrowed while user code
-//! runs. Each step borrows it, copies out what it needs (indices, flags, an `Rc` to the
-//! payload), releases it, calls the user, and borrows again.
+//! runs. Each step borrows it, copies out what it needs (indices, flags, a pointer or an `Rc`
+//! to the payload), releases it, calls the user, and borrows again. A pointer without a
+//! reference count is only kept while something stops the payload from being freed: a borrow
+//! of its value cell (reads, see `Runtime::read`) or the node's `RUNNING` flag (runs).
 
 mod check;
 mod dispose;
