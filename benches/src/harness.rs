@@ -214,6 +214,20 @@ fn bench_batched<B: Batched>(group: &mut BenchmarkGroup<'_, WallTime>, id: &'sta
     });
 }
 
+/// The pair of `library` in group `group_name`, or `None` after saying on stderr that this
+/// binary has no such pair.
+fn find_pair<'a>(groups: &'a [Group], group_name: &str, library: &str) -> Option<&'a Pair> {
+    let pair = groups
+        .iter()
+        .filter(|group| group.name == group_name)
+        .flat_map(|group| &group.pairs)
+        .find(|pair| pair.library == library);
+    if pair.is_none() {
+        eprintln!("no pair {group_name}/{library} in this binary");
+    }
+    pair
+}
+
 /// Repeat mode: run the pair named by `spec` (`<group>:<library>:<n>`) `n` times.
 fn run_repeat(groups: &[Group], spec: &str) -> ExitCode {
     let mut parts = spec.splitn(3, ':');
@@ -225,13 +239,7 @@ fn run_repeat(groups: &[Group], spec: &str) -> ExitCode {
         eprintln!("{REPEAT_ENV} must be <group>:<library>:<n>, got {spec:?}");
         return ExitCode::from(2);
     };
-    let pair = groups
-        .iter()
-        .filter(|group| group.name == group_name)
-        .flat_map(|group| &group.pairs)
-        .find(|pair| pair.library == library);
-    let Some(pair) = pair else {
-        eprintln!("no pair {group_name}/{library} in this binary");
+    let Some(pair) = find_pair(groups, group_name, library) else {
         return ExitCode::from(2);
     };
     (pair.repeat)(n);

@@ -15,13 +15,7 @@ pub(super) fn run_probe(groups: &[Group], spec: &str) -> ExitCode {
         eprintln!("{PROBE_ENV} must be <group>:<library>, got {spec:?}");
         return ExitCode::from(2);
     };
-    let pair = groups
-        .iter()
-        .filter(|group| group.name == group_name)
-        .flat_map(|group| &group.pairs)
-        .find(|pair| pair.library == library);
-    let Some(pair) = pair else {
-        eprintln!("no pair {group_name}/{library} in this binary");
+    let Some(pair) = super::find_pair(groups, group_name, library) else {
         return ExitCode::from(2);
     };
     // Put the panic message on the first line of stderr: the parent reports that line.
