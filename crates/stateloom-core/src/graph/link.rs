@@ -141,14 +141,19 @@ impl Graph {
     #[inline(never)]
     fn link_after(&mut self, dep: u32, sub: u32, stamp: u32, prev_dep: u32, next_dep: u32) {
         let prev_sub = self.nodes.at(dep).subs_tail;
-        if prev_sub != NIL {
-            let l = self.links.at(prev_sub);
-            if l.stamp == stamp && l.sub == sub {
+        // `dep`'s mark did not match, so this run has not tracked it, unless a run nested in
+        // this one tracked it since and overwrote the mark. Stamps are handed out in order at
+        // the start of each run, so if the newest one is still this run's, none was nested.
+        if self.next_stamp != stamp {
+            if prev_sub != NIL {
+                let l = self.links.at(prev_sub);
+                if l.stamp == stamp && l.sub == sub {
+                    return;
+                }
+            }
+            if self.tracked_recently(dep, prev_dep) {
                 return;
             }
-        }
-        if self.tracked_recently(dep, prev_dep) {
-            return;
         }
         if let Some(old) = self.untracked_soon(dep, next_dep) {
             self.move_to_cursor(old, sub, prev_dep, next_dep, stamp);
