@@ -223,24 +223,29 @@ fn sort_by_seq(queue: &mut Vec<Queued>, spare: &mut Vec<Queued>) {
     }
     spare.clear();
     spare.resize(queue.len(), Queued::default());
-    for shift in [0_u32, 8, 16, 24] {
-        let digit = |q: &Queued| ((q.seq >> shift) & 0xff) as usize;
-        let mut counts = [0_usize; 256];
-        for q in queue.iter() {
-            counts[digit(q)] += 1;
+    // One pass counts every byte position; each position then costs one pass that moves the
+    // entries, or nothing when all entries share that byte.
+    let mut counts = [[0_u32; 256]; 4];
+    for q in queue.iter() {
+        for (byte, count) in q.seq.to_le_bytes().into_iter().zip(&mut counts) {
+            count[usize::from(byte)] += 1;
         }
-        if counts.contains(&queue.len()) {
+    }
+    let len = queue.len() as u32;
+    for (position, count) in counts.iter_mut().enumerate() {
+        if count.contains(&len) {
             continue;
         }
         let mut next = 0;
-        for count in &mut counts {
+        for slot in count.iter_mut() {
             let start = next;
-            next += *count;
-            *count = start;
+            next += *slot;
+            *slot = start;
         }
+        let shift = 8 * position as u32;
         for q in queue.iter() {
-            let slot = &mut counts[digit(q)];
-            spare[*slot] = *q;
+            let slot = &mut count[((q.seq >> shift) & 0xff) as usize];
+            spare[*slot as usize] = *q;
             *slot += 1;
         }
         std::mem::swap(queue, spare);
