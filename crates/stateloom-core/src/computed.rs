@@ -164,10 +164,10 @@ impl<T: 'static> Computed<T> {
             let cell = rt.read::<ComputedCell<T>>(self.node, NodeKind::Computed, track)?;
             // SAFETY: `Runtime::read` checked the handle's generation, so `cell` points at the
             // first field of the `ComputedData<T, F, E>` (`#[repr(C)]`) that `create` made
-            // for this node, alive now. The value cell is
-            // borrowed below before any user code runs, and a payload whose value is borrowed
-            // is not dropped even if the node is disposed meanwhile
-            // (`Runtime::release_payload`), so the reference stays valid while it is used.
+            // for this node, alive now. The value cell is borrowed below before any user code
+            // runs, and a payload whose value is borrowed is not dropped even if the node is
+            // disposed meanwhile (`Runtime::release_payload`), so the reference stays valid
+            // while it is used.
             let cell = unsafe { cell.as_ref() };
             let value = cell.value.borrow();
             let value = value

@@ -212,9 +212,10 @@ impl Graph {
 ///
 /// A flush can queue thousands of effects in the depth-first order propagation reached them
 /// (`cellx_1000` queues 4,000), so this is a least-significant-digit radix sort over the
-/// sequence number's bytes, linear in the queue's length; a byte that is the same in every
-/// entry (the high bytes, until millions of effects were created) costs one counting pass and
-/// no move. Short queues use the standard sort.
+/// sequence number's bytes, linear in the queue's length: one pass counts all four bytes, then
+/// each byte position that differs between entries costs one pass that moves them (the high
+/// bytes, equal until millions of effects were created, cost nothing). Short queues use the
+/// standard sort.
 fn sort_by_seq(queue: &mut Vec<Queued>, spare: &mut Vec<Queued>) {
     const SHORT: usize = 64;
     if queue.len() <= SHORT {
