@@ -159,7 +159,7 @@ fn repeat_steady<S: Steady>(n: usize) {
     instance.iter(true);
     let started = std::time::Instant::now();
     timed_iters(&mut instance, n);
-    report_repeat(started, n);
+    report_repeat(started.elapsed(), n);
 }
 
 /// The timed part of `n` runs of a steady pair, out of line like [`timed_routine`].
@@ -171,8 +171,8 @@ fn timed_iters<S: Steady>(instance: &mut S, n: usize) {
 }
 
 /// Says on stderr how long each of `n` repeated runs took on average.
-fn report_repeat(started: std::time::Instant, n: usize) {
-    let per_run = started.elapsed().as_nanos() as f64 / n.max(1) as f64;
+fn report_repeat(elapsed: std::time::Duration, n: usize) {
+    let per_run = elapsed.as_nanos() as f64 / n.max(1) as f64;
     eprintln!("{per_run:.0} ns per run");
 }
 
@@ -196,8 +196,7 @@ fn repeat_batched<B: Batched>(n: usize) {
         timed += started.elapsed();
         drop(output);
     }
-    let per_run = timed.as_nanos() as f64 / n.max(1) as f64;
-    eprintln!("{per_run:.0} ns per run");
+    report_repeat(timed, n);
 }
 
 /// The timed part of a batched pair, kept out of line so an instruction counter can count
