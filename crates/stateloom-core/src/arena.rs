@@ -8,29 +8,39 @@
 /// Marks "no slot" in `u32` index fields (list heads, free lists, owners).
 pub(crate) const NIL: u32 = u32::MAX;
 
+/// A value that can sit in an [`Arena`] slot: it carries the slot's generation itself, so a
+/// checked lookup reads one cache line, not two arrays.
+pub(crate) trait Slot: Default {
+    /// The generation stored in this slot.
+    fn generation(&self) -> u32;
+    /// Stores the slot's generation.
+    fn set_generation(&mut self, generation: u32);
+}
+
+/// Indices at or above this are never handed out: the graph uses the top bit of an index
+/// field as a tag (see `Graph::adopt`), and `NIL` is all ones.
+pub(crate) const MAX_SLOTS: u32 = 1 << 31;
+
 /// A slot arena that hands out `(index, generation)` pairs.
 ///
 /// Values sit in a flat `Vec<T>`, so internal access by index is one bounds check; a freed slot
-/// keeps a `T::default()` placeholder until it is reused. Generations live beside the values
-/// and are only compared at the API edge.
+/// keeps a `T::default()` placeholder (holding the slot's generation) until it is reused.
+/// Generations are only compared at the API edge.
 ///
 /// # Invariants
 /// - `free` holds exactly the vacant slots; the most recently freed is last (reused first).
-/// - `generations.len() == slots.len()`.
-/// - `generations[i]` is odd while slot `i` is occupied and even while it is vacant, and it
+/// - A slot's generation is odd while it is occupied and even while it is vacant, and it
 ///   changes on every insert and remove, so an old generation never matches a later value.
 pub(crate) struct Arena<T> {
     slots: Vec<T>,
-    generations: Vec<u32>,
     free: Vec<u32>,
 }
 
-impl<T: Default> Arena<T> {
+impl<T: Slot> Arena<T> {
     /// Creates an empty arena.
     pub(crate) const fn new() -> Self {
         Self {
             slots: Vec::new(),
-            generations: Vec::new(),
             free: Vec::new(),
         }
     }
@@ -44,42 +54,37 @@ impl<T: Default> Arena<T> {
     /// index and generation.
     ///
     /// # Panics
-    /// If the arena already holds `u32::MAX - 1` slots.
-    pub(crate) fn insert(&mut self, value: T) -> (u32, u32) {
+    /// If the arena already holds [`MAX_SLOTS`] slots.
+    pub(crate) fn insert(&mut self, mut value: T) -> (u32, u32) {
         if let Some(index) = self.free.pop() {
-            let i = index as usize;
-            self.slots[i] = value;
-            self.generations[i] = self.generations[i].wrapping_add(1);
-            return (index, self.generations[i]);
+            let slot = &mut self.slots[index as usize];
+            let generation = slot.generation().wrapping_add(1);
+            value.set_generation(generation);
+            *slot = value;
+            return (index, generation);
         }
         let index = u32::try_from(self.slots.len())
             .ok()
-            .filter(|&i| i != NIL)
-            .expect("stateloom arena is full (more than 4 billion live nodes)");
+            .filter(|&i| i < MAX_SLOTS)
+            .expect("stateloom arena is full (more than 2 billion live nodes)");
+        value.set_generation(1);
         self.slots.push(value);
-        self.generations.push(1);
         (index, 1)
     }
 
     /// The value at `index` if the slot is occupied by the value of that `generation`.
     #[inline]
     pub(crate) fn get(&self, index: u32, generation: u32) -> Option<&T> {
-        match self.generations.get(index as usize) {
-            Some(&g) if g == generation => {
-                // SAFETY: `generations` and `slots` always have the same length (both grow
-                // only in `insert`, together), so an index within `generations` is within
-                // `slots`.
-                Some(unsafe { self.slots.get_unchecked(index as usize) })
-            }
-            _ => None,
-        }
+        self.slots
+            .get(index as usize)
+            .filter(|slot| slot.generation() == generation)
     }
 
     /// The generation of the live value at `index`, if the slot is occupied.
     pub(crate) fn generation(&self, index: u32) -> Option<u32> {
-        self.generations
+        self.slots
             .get(index as usize)
-            .copied()
+            .map(T::generation)
             .filter(|g| g % 2 == 1)
     }
 
@@ -110,9 +115,9 @@ impl<T: Default> Arena<T> {
     #[inline]
     fn check(&self, index: u32) {
         debug_assert!(
-            self.generations
+            self.slots
                 .get(index as usize)
-                .is_some_and(|g| g % 2 == 1),
+                .is_some_and(|slot| slot.generation() % 2 == 1),
             "stateloom internal error: slot {index} is vacant or out of bounds"
         );
     }
@@ -122,14 +127,16 @@ impl<T: Default> Arena<T> {
     /// # Panics
     /// If the slot is vacant.
     pub(crate) fn remove(&mut self, index: u32) -> T {
-        let i = index as usize;
+        let slot = &mut self.slots[index as usize];
+        let generation = slot.generation();
         assert!(
-            self.generations[i] % 2 == 1,
+            generation % 2 == 1,
             "stateloom internal error: freeing vacant slot {index}"
         );
-        self.generations[i] = self.generations[i].wrapping_add(1);
+        let mut placeholder = T::default();
+        placeholder.set_generation(generation.wrapping_add(1));
         self.free.push(index);
-        std::mem::take(&mut self.slots[i])
+        std::mem::replace(slot, placeholder)
     }
 }
 
@@ -137,39 +144,56 @@ impl<T: Default> Arena<T> {
 mod tests {
     use super::*;
 
+    /// A test value with its generation.
+    #[derive(Debug, Default, PartialEq)]
+    struct V<T>(T, u32);
+
+    impl<T: Default> Slot for V<T> {
+        fn generation(&self) -> u32 {
+            self.1
+        }
+        fn set_generation(&mut self, generation: u32) {
+            self.1 = generation;
+        }
+    }
+
+    fn v<T>(value: T) -> V<T> {
+        V(value, 0)
+    }
+
     #[test]
     fn insert_get_remove() {
         let mut arena = Arena::new();
-        let (a, ga) = arena.insert("a");
-        let (b, gb) = arena.insert("b");
+        let (a, ga) = arena.insert(v("a"));
+        let (b, gb) = arena.insert(v("b"));
         assert_eq!((a, b), (0, 1));
-        assert_eq!(arena.get(a, ga), Some(&"a"));
-        assert_eq!(*arena.at(b), "b");
+        assert_eq!(arena.get(a, ga).map(|x| x.0), Some("a"));
+        assert_eq!(arena.at(b).0, "b");
         assert_eq!(arena.len(), 2);
-        assert_eq!(arena.remove(a), "a");
+        assert_eq!(arena.remove(a).0, "a");
         assert_eq!(arena.len(), 1);
-        assert_eq!(arena.get(a, ga), None, "a removed value is a miss");
+        assert!(arena.get(a, ga).is_none(), "a removed value is a miss");
         assert_eq!(arena.generation(a), None);
-        assert_eq!(arena.get(b, gb), Some(&"b"));
+        assert_eq!(arena.get(b, gb).map(|x| x.0), Some("b"));
     }
 
     #[test]
     fn freed_slots_are_reused_newest_first_with_a_new_generation() {
         let mut arena = Arena::new();
-        let keys: Vec<_> = (0..4).map(|i| arena.insert(i)).collect();
+        let keys: Vec<_> = (0..4).map(|i| arena.insert(v(i))).collect();
         arena.remove(keys[1].0);
         arena.remove(keys[3].0);
-        let (i, g) = arena.insert(10);
+        let (i, g) = arena.insert(v(10));
         assert_eq!(i, keys[3].0, "the most recently freed slot is reused first");
         assert_ne!(g, keys[3].1);
-        assert_eq!(
-            arena.get(keys[3].0, keys[3].1),
-            None,
+        assert_eq!(arena.get(i, g).map(|x| x.0), Some(10));
+        assert!(
+            arena.get(keys[3].0, keys[3].1).is_none(),
             "old handle stays dead"
         );
-        let (j, _) = arena.insert(11);
+        let (j, _) = arena.insert(v(11));
         assert_eq!(j, keys[1].0);
-        let (k, _) = arena.insert(12);
+        let (k, _) = arena.insert(v(12));
         assert_eq!(k, 4, "a full free list grows the arena");
         assert_eq!(arena.len(), 5);
     }
@@ -178,7 +202,7 @@ mod tests {
     #[should_panic(expected = "vacant")]
     fn freeing_a_vacant_slot_panics() {
         let mut arena = Arena::new();
-        let (i, _) = arena.insert(1);
+        let (i, _) = arena.insert(v(1));
         arena.remove(i);
         arena.remove(i);
     }

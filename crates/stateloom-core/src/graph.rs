@@ -13,7 +13,7 @@ mod propagate;
 
 pub(crate) use cell::GraphCell;
 pub(crate) use link::Links;
-pub(crate) use node::{Flags, Node, NodeKind, NodeOps, payload_prefix};
+pub(crate) use node::{Flags, Node, NodeKind, NodeOps, OWNER_TAG, payload_prefix};
 
 use std::collections::BTreeMap;
 
@@ -77,8 +77,7 @@ impl Graph {
 
     /// Adds a node owned by `owner` (or by nobody when `owner` is `NIL`).
     pub(crate) fn insert(&mut self, mut node: Node, owner: u32) -> (u32, u32) {
-        node.owner = owner;
-        if node.kind == NodeKind::Effect {
+        if node.kind() == NodeKind::Effect {
             node.mark = self.next_seq;
             self.next_seq = self.next_seq.wrapping_add(1);
         }
@@ -90,6 +89,7 @@ impl Graph {
     }
 
     /// Puts `child` at the head of `owner`'s children, so children are listed newest first.
+    /// The head's `prev_sibling` names the owner, tagged, so no node needs an owner field.
     fn adopt(&mut self, owner: u32, child: u32) {
         let head = self.nodes.at(owner).first_child;
         if head != NIL {
@@ -97,27 +97,27 @@ impl Graph {
         }
         let node = self.nodes.at_mut(child);
         node.next_sibling = head;
-        node.prev_sibling = NIL;
+        node.prev_sibling = owner | OWNER_TAG;
         self.nodes.at_mut(owner).first_child = child;
     }
 
     /// Removes `index` from its owner's list of children.
     pub(crate) fn orphan(&mut self, index: u32) {
         let node = self.nodes.at(index);
-        let (owner, prev, next) = (node.owner, node.prev_sibling, node.next_sibling);
-        if owner == NIL {
+        let (prev, next) = (node.prev_sibling, node.next_sibling);
+        if prev == NIL {
             return;
         }
-        if prev != NIL {
+        if prev & OWNER_TAG == 0 {
             self.nodes.at_mut(prev).next_sibling = next;
         } else {
-            self.nodes.at_mut(owner).first_child = next;
+            self.nodes.at_mut(prev & !OWNER_TAG).first_child = next;
         }
         if next != NIL {
+            // The new head inherits the tagged owner.
             self.nodes.at_mut(next).prev_sibling = prev;
         }
         let node = self.nodes.at_mut(index);
-        node.owner = NIL;
         node.prev_sibling = NIL;
         node.next_sibling = NIL;
     }
@@ -171,7 +171,6 @@ impl Graph {
         while child != NIL {
             let next = self.nodes.at(child).next_sibling;
             let c = self.nodes.at_mut(child);
-            c.owner = NIL;
             c.prev_sibling = NIL;
             c.next_sibling = NIL;
             child = next;

@@ -542,7 +542,7 @@ impl RunGuard<'_> {
         let dispose = {
             let mut graph = rt.graph.borrow_mut();
             let node = graph.nodes.at_mut(self.index);
-            let kind = node.kind;
+            let kind = node.kind();
             let dispose = node.flags.contains(Flags::DISPOSE_REQUESTED);
             if self.finished {
                 graph.purge_untracked(self.index);

@@ -5,18 +5,19 @@ use std::panic::Location;
 use std::ptr::NonNull;
 use std::rc::Rc;
 
-use crate::arena::NIL;
+use crate::arena::{NIL, Slot};
 
 /// What a node is. Signals are sources, effects are consumers, computeds are both, roots only own.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(u16)]
 pub(crate) enum NodeKind {
     /// A vacant arena slot's placeholder.
     #[default]
-    Vacant,
-    Signal,
-    Computed,
-    Effect,
-    Root,
+    Vacant = 0,
+    Signal = 1,
+    Computed = 2,
+    Effect = 3,
+    Root = 4,
 }
 
 impl NodeKind {
@@ -31,7 +32,8 @@ impl NodeKind {
     }
 }
 
-/// Per-node state bits.
+/// Per-node state bits. A node's flags also hold its [`NodeKind`] in the bits from
+/// `KIND_SHIFT` up, which the flag constants and operations never touch.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Flags(u16);
 
@@ -54,6 +56,26 @@ impl Flags {
     pub(crate) const HAS_CLEANUPS: Flags = Flags(1 << 6);
     /// Signal: changed in place by `update`, so its next commit reports a change.
     pub(crate) const FORCED: Flags = Flags(1 << 7);
+
+    /// Where the node's kind starts; the flags above stay below it.
+    const KIND_SHIFT: u32 = 13;
+
+    /// The flags of a new node of `kind`.
+    fn with_kind(self, kind: NodeKind) -> Flags {
+        Flags(self.0 & ((1 << Self::KIND_SHIFT) - 1) | (kind as u16) << Self::KIND_SHIFT)
+    }
+
+    /// The kind stored in the top bits.
+    #[inline]
+    fn kind(self) -> NodeKind {
+        match self.0 >> Self::KIND_SHIFT {
+            1 => NodeKind::Signal,
+            2 => NodeKind::Computed,
+            3 => NodeKind::Effect,
+            4 => NodeKind::Root,
+            _ => NodeKind::Vacant,
+        }
+    }
 
     #[inline]
     pub(crate) fn contains(self, other: Flags) -> bool {
@@ -118,20 +140,24 @@ pub(crate) fn payload_prefix<P: 'static>(ops: &Rc<dyn NodeOps>) -> NonNull<P> {
     NonNull::from(&**ops).cast::<P>()
 }
 
-/// One node of the graph.
+/// One node of the graph: 56 bytes in release builds, its slot's generation included.
 ///
 /// # Invariants
-/// `deps`..`deps_tail` and `subs`..`subs_tail` are the two ends of the node's dependency and
-/// subscriber lists (`NIL` when empty); while the node runs, `deps_tail` is instead the last
-/// dependency tracked by the current run.
+/// - `deps`..`deps_tail` and `subs`..`subs_tail` are the two ends of the node's dependency
+///   and subscriber lists (`NIL` when empty); while the node runs, `deps_tail` is instead the
+///   last dependency tracked by the current run.
+/// - Children of an owner form a list through `prev_sibling`/`next_sibling`, newest first.
+///   The first child's `prev_sibling` is its owner's index tagged with [`OWNER_TAG`]; a node
+///   without an owner has `prev_sibling == NIL`.
 pub(crate) struct Node {
+    /// State bits and, in the top bits, the kind (see [`Node::kind`]).
     pub(crate) flags: Flags,
-    pub(crate) kind: NodeKind,
+    /// The arena slot's generation (see [`Slot`]).
+    generation: u32,
     pub(crate) deps: u32,
     pub(crate) deps_tail: u32,
     pub(crate) subs: u32,
     pub(crate) subs_tail: u32,
-    pub(crate) owner: u32,
     pub(crate) first_child: u32,
     pub(crate) prev_sibling: u32,
     pub(crate) next_sibling: u32,
@@ -145,6 +171,22 @@ pub(crate) struct Node {
     pub(crate) origin: &'static Location<'static>,
 }
 
+/// Tags an owner's index in its first child's `prev_sibling`, telling it apart from a
+/// sibling's index. Arena indices stay below it (see `arena::MAX_SLOTS`).
+pub(crate) const OWNER_TAG: u32 = crate::arena::MAX_SLOTS;
+
+impl Slot for Node {
+    #[inline]
+    fn generation(&self) -> u32 {
+        self.generation
+    }
+
+    #[inline]
+    fn set_generation(&mut self, generation: u32) {
+        self.generation = generation;
+    }
+}
+
 impl Default for Node {
     /// The placeholder left in a vacant arena slot.
     fn default() -> Self {
@@ -153,6 +195,12 @@ impl Default for Node {
 }
 
 impl Node {
+    /// What the node is.
+    #[inline]
+    pub(crate) fn kind(&self) -> NodeKind {
+        self.flags.kind()
+    }
+
     /// Where the node was created (only known in debug builds).
     pub(crate) fn origin(&self) -> crate::error::Origin {
         #[cfg(debug_assertions)]
@@ -174,13 +222,12 @@ impl Node {
         #[cfg(not(debug_assertions))]
         let _ = origin;
         Self {
-            flags,
-            kind,
+            flags: flags.with_kind(kind),
+            generation: 0,
             deps: NIL,
             deps_tail: NIL,
             subs: NIL,
             subs_tail: NIL,
-            owner: NIL,
             first_child: NIL,
             prev_sibling: NIL,
             next_sibling: NIL,

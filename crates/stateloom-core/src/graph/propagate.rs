@@ -18,7 +18,7 @@ impl Graph {
             let l = *self.links.at(link);
             let sub = l.sub;
             let node = self.nodes.at(sub);
-            let (flags, kind, sub_subs) = (node.flags, node.kind, node.subs);
+            let (flags, kind, sub_subs) = (node.flags, node.kind(), node.subs);
             let mut descend = false;
             if flags.contains(Flags::RUNNING) && !self.is_tracked(link, sub) {
                 // A running consumer that has not read this dependency yet will see the new
@@ -61,7 +61,7 @@ impl Graph {
                 (l.sub, l.next_sub)
             };
             let node = self.nodes.at(sub);
-            let (flags, kind, sub_subs) = (node.flags, node.kind, node.subs);
+            let (flags, kind, sub_subs) = (node.flags, node.kind(), node.subs);
             if flags.contains(Flags::RUNNING) && !self.is_tracked(link, sub) {
                 // It is reading `index` right now, after the change.
             } else if !flags.contains(Flags::DIRTY) {
@@ -90,7 +90,7 @@ impl Graph {
             while link != NIL {
                 let l = *self.links.at(link);
                 let node = self.nodes.at_mut(l.sub);
-                if node.kind == NodeKind::Computed
+                if node.kind() == NodeKind::Computed
                     && !node.flags.contains(Flags::RUNNING)
                     && node.flags.intersects(Flags::PENDING | Flags::DIRTY)
                 {
@@ -118,7 +118,7 @@ impl Graph {
             while link != NIL {
                 let l = *self.links.at(link);
                 let dep = self.nodes.at_mut(l.dep);
-                if dep.kind == NodeKind::Computed
+                if dep.kind() == NodeKind::Computed
                     && !dep.flags.contains(Flags::RUNNING)
                     && dep.flags.intersects(Flags::PENDING | Flags::DIRTY)
                 {

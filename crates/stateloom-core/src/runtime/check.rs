@@ -62,7 +62,7 @@ impl Runtime {
                     let graph = self.graph.borrow();
                     let dep = graph.links.at(link).dep;
                     let node = graph.nodes.at(dep);
-                    match node.kind {
+                    match node.kind() {
                         NodeKind::Signal if node.flags.contains(Flags::DIRTY) => Step::Commit,
                         NodeKind::Computed
                             if node.flags.intersects(Flags::DIRTY | Flags::STALE) =>

@@ -167,7 +167,7 @@ impl Runtime {
         let flags = {
             let graph = self.graph.borrow();
             let node = graph.nodes.at(index);
-            debug_assert_eq!(node.kind, NodeKind::Effect, "only effects are queued");
+            debug_assert_eq!(node.kind(), NodeKind::Effect, "only effects are queued");
             node.flags
         };
         if flags.contains(Flags::RUNNING) {
