@@ -80,6 +80,29 @@ impl<T: Slot> Arena<T> {
             .filter(|slot| slot.generation() == generation)
     }
 
+    /// Mutable access to the value at `index` if the slot is occupied by the value of that
+    /// `generation`.
+    #[inline]
+    pub(crate) fn get_mut(&mut self, index: u32, generation: u32) -> Option<&mut T> {
+        self.slots
+            .get_mut(index as usize)
+            .filter(|slot| slot.generation() == generation)
+    }
+
+    /// [`get_mut`](Self::get_mut) for an index this arena handed out, which is always in
+    /// bounds: slots are never removed.
+    #[inline]
+    pub(crate) fn get_mut_handed_out(&mut self, index: u32, generation: u32) -> Option<&mut T> {
+        debug_assert!(
+            (index as usize) < self.slots.len(),
+            "index {index} was handed out"
+        );
+        // SAFETY: `index` came from `insert` (the caller's contract), and the `Vec` never
+        // shrinks, so it is in bounds.
+        let slot = unsafe { self.slots.get_unchecked_mut(index as usize) };
+        (slot.generation() == generation).then_some(slot)
+    }
+
     /// The generation of the live value at `index`, if the slot is occupied.
     pub(crate) fn generation(&self, index: u32) -> Option<u32> {
         self.slots

@@ -6,10 +6,9 @@ use std::cell::RefCell;
 use std::fmt;
 use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, Location, catch_unwind, resume_unwind};
-use std::rc::Rc;
 
 use crate::error::{Error, Result};
-use crate::graph::{Flags, NodeKind, NodeOps};
+use crate::graph::{Flags, NodeKind, NodeOps, Payload};
 use crate::runtime::{HandleMarker, NodeRef, ReadFail, try_with_runtime, with_runtime};
 use crate::subscribable::{Subscribable, Subscription, subscribe_to};
 
@@ -64,14 +63,14 @@ fn create<T: 'static, F: Fn() -> T + 'static, E: Fn(&T, &T) -> bool + 'static>(
     equals: E,
     location: &'static Location<'static>,
 ) -> Computed<T> {
-    let data = Rc::new(ComputedData {
+    let data = Payload::new(ComputedData {
         cell: ComputedCell {
             value: RefCell::new(None),
         },
         equals,
         f,
     });
-    let node = with_runtime(|rt| rt.create(NodeKind::Computed, Flags::DIRTY, Some(data), location));
+    let node = with_runtime(|rt| rt.create(NodeKind::Computed, Flags::DIRTY, data, location));
     Computed {
         node,
         _marker: PhantomData,

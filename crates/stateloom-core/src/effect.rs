@@ -4,9 +4,8 @@ use std::any::Any;
 use std::cell::RefCell;
 use std::fmt;
 use std::panic::Location;
-use std::rc::Rc;
 
-use crate::graph::{Flags, NodeKind, NodeOps};
+use crate::graph::{Flags, NodeKind, NodeOps, Payload};
 use crate::runtime::{NodeRef, try_with_runtime, with_runtime};
 
 /// Creates an effect: runs `f` once now, tracking what it reads, and again after any of it
@@ -36,10 +35,10 @@ use crate::runtime::{NodeRef, try_with_runtime, with_runtime};
 /// ```
 #[track_caller]
 pub fn effect(f: impl FnMut() + 'static) -> Effect {
-    let data = Rc::new(EffectData { f: RefCell::new(f) });
+    let data = Payload::new(EffectData { f: RefCell::new(f) });
     let location = Location::caller();
     with_runtime(|rt| {
-        let node = rt.create(NodeKind::Effect, Flags::DIRTY, Some(data), location);
+        let node = rt.create(NodeKind::Effect, Flags::DIRTY, data, location);
         rt.run_consumer(node.index);
         rt.flush_if_idle();
         Effect { node }

@@ -13,7 +13,7 @@ mod propagate;
 
 pub(crate) use cell::GraphCell;
 pub(crate) use link::Links;
-pub(crate) use node::{Flags, Node, NodeKind, NodeOps, OWNER_TAG, payload_prefix};
+pub(crate) use node::{Flags, Node, NodeKind, NodeOps, OWNER_TAG, Payload, payload_prefix};
 
 use std::collections::BTreeMap;
 
@@ -28,6 +28,18 @@ pub(crate) struct Queued {
     pub(crate) seq: u32,
     pub(crate) index: u32,
     pub(crate) generation: u32,
+}
+
+/// What is left of a freed node: its payload, and the borrows that still point into it.
+pub(crate) struct Freed {
+    pub(crate) index: u32,
+    pub(crate) generation: u32,
+    /// Borrows of a signal that have not ended: its reads, plus one for a write in progress.
+    /// The payload must stay allocated until they end.
+    pub(crate) pins: u32,
+    /// The signal's pending slot holds a write, to be dropped with the payload.
+    pub(crate) has_pending: bool,
+    pub(crate) payload: Payload,
 }
 
 /// All nodes and links of one thread's runtime, plus the scratch state of its algorithms.
@@ -77,7 +89,7 @@ impl Graph {
 
     /// Adds a node owned by `owner` (or by nobody when `owner` is `NIL`).
     pub(crate) fn insert(&mut self, mut node: Node, owner: u32) -> (u32, u32) {
-        if node.kind() == NodeKind::Effect {
+        if node.flags.is_kind(NodeKind::Effect) {
             node.mark = self.next_seq;
             self.next_seq = self.next_seq.wrapping_add(1);
         }
@@ -154,7 +166,7 @@ impl Graph {
 
     /// Detaches `index` from every dependency and every subscriber and frees it, returning
     /// its payload so the caller can drop it with the graph released.
-    pub(crate) fn free(&mut self, index: u32) -> Option<std::rc::Rc<dyn NodeOps>> {
+    pub(crate) fn free(&mut self, index: u32) -> Freed {
         self.orphan(index);
         let mut link = self.nodes.at(index).deps;
         while link != NIL {
@@ -175,8 +187,15 @@ impl Graph {
             c.next_sibling = NIL;
             child = next;
         }
-        let mut node = self.nodes.remove(index);
-        node.payload.take()
+        let generation = self.nodes.generation(index).expect("freed node is live");
+        let node = self.nodes.remove(index);
+        Freed {
+            index,
+            generation,
+            pins: u32::from(node.borrows) + u32::from(node.flags.contains(Flags::WRITING)),
+            has_pending: node.flags.contains(Flags::HAS_PENDING),
+            payload: node.payload,
+        }
     }
 
     /// Puts the flush queue in creation order, if it is not already.

@@ -4,7 +4,7 @@ use std::fmt;
 use std::panic::{AssertUnwindSafe, Location, catch_unwind, resume_unwind};
 
 use crate::arena::NIL;
-use crate::graph::{Flags, NodeKind};
+use crate::graph::{Flags, NodeKind, Payload};
 use crate::runtime::{NodeRef, try_with_runtime, with_runtime};
 
 /// Runs `f` with a new [`Root`] as the owner of every node it creates, untracked, and returns
@@ -108,7 +108,7 @@ fn new_root<T>(
     f: impl FnOnce() -> T,
 ) -> (T, Root) {
     with_runtime(|rt| {
-        let create = || rt.create(NodeKind::Root, Flags::default(), None, location);
+        let create = || rt.create(NodeKind::Root, Flags::default(), Payload::none(), location);
         let node = if detached {
             rt.with_owner(NIL, create)
         } else {

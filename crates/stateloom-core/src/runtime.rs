@@ -2,14 +2,18 @@
 //! that calls user code (recomputing, committing, checking, running effects, disposing).
 //!
 //! The rule that keeps this sound and re-entrant: the graph is never borrowed while user code
-//! runs. Each step borrows it, copies out what it needs (indices, flags, a pointer or an `Rc`
-//! to the payload), releases it, calls the user, and borrows again. A pointer without a
-//! reference count is only kept while something stops the payload from being freed: a borrow
-//! of its value cell (reads, see `Runtime::read`) or the node's `RUNNING` flag (runs).
+//! runs. Each step borrows it, copies out what it needs (indices, flags, a pointer to the
+//! payload), releases it, calls the user, and borrows again. A pointer to a payload is only
+//! kept while something stops the payload from being freed: a signal's borrow count or
+//! `WRITING` flag (see `borrow`), a borrow of a computed's value cell, or the `RUNNING` flag of
+//! a computed or effect that runs.
 
+mod borrow;
 mod check;
 mod dispose;
 mod flush;
+
+pub(crate) use borrow::{ReadBorrow, Write};
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
@@ -19,7 +23,7 @@ use std::rc::Rc;
 
 use crate::arena::NIL;
 use crate::error::{Error, Origin};
-use crate::graph::{Flags, Graph, GraphCell, Node, NodeKind, NodeOps, payload_prefix};
+use crate::graph::{Flags, Freed, Graph, GraphCell, Node, NodeKind, Payload, payload_prefix};
 
 /// The marker inside typed handles: covariant in `T` without owning one, and neither `Send`
 /// nor `Sync`, because a handle only means something on the thread whose graph holds its node.
@@ -85,8 +89,8 @@ pub(crate) struct Runtime {
     /// Scopes entered with `run_in_scope`, innermost last.
     pub(crate) scopes: RefCell<Vec<crate::scope::Scope>>,
     pub(crate) in_scope: Cell<bool>,
-    /// Payloads of freed nodes whose values a read still borrows; dropped once it ends.
-    graveyard: RefCell<Vec<Rc<dyn NodeOps>>>,
+    /// Payloads of freed nodes that a read or write still uses; dropped once it ends.
+    graveyard: RefCell<Vec<Freed>>,
 }
 
 thread_local! {
@@ -142,6 +146,15 @@ impl ReadFail {
             },
         }
     }
+}
+
+/// Panics for a read that would overflow a signal's borrow count.
+#[cold]
+fn too_many_reads() -> ! {
+    panic!(
+        "a signal's value was borrowed by more than {} nested reads",
+        u16::MAX
+    )
 }
 
 /// Restores the tracking context when a run or an untracked section ends, even by panic.
@@ -206,7 +219,7 @@ impl Runtime {
         &self,
         kind: NodeKind,
         flags: Flags,
-        payload: Option<Rc<dyn NodeOps>>,
+        payload: Payload,
         origin: &'static Location<'static>,
     ) -> NodeRef {
         let owner = self.owner.get();
@@ -222,13 +235,6 @@ impl Runtime {
         }
     }
 
-    /// The flags and payload of a live node, or `None` if it was disposed.
-    pub(crate) fn lookup(&self, node: NodeRef) -> Option<(Flags, Option<Rc<dyn NodeOps>>)> {
-        let graph = self.graph.borrow();
-        let n = graph.nodes.get(node.index, node.generation)?;
-        Some((n.flags, n.payload.clone()))
-    }
-
     pub(crate) fn is_live(&self, node: NodeRef) -> bool {
         self.graph
             .borrow()
@@ -238,18 +244,18 @@ impl Runtime {
     }
 
     /// Brings a signal or computed up to date, tracks the read if `track` is set, and returns
-    /// a pointer to its payload's typed prefix `P` (the `SignalData<T>` or `ComputedCell<T>`
+    /// a pointer to its payload's typed prefix `P` (the `SignalCell<T>` or `ComputedCell<T>`
     /// the handle knows).
     ///
-    /// No reference count is taken: the caller must borrow the payload's value cell before it
-    /// runs any user code, and hold that borrow for as long as it uses the pointer. Disposal
-    /// never frees a payload whose value is borrowed (see [`release_payload`]), so the pointer
-    /// stays valid while the borrow lasts, even if the node is disposed meanwhile.
+    /// No reference count is taken. A signal's read is counted in its node instead: the
+    /// caller must end it with [`end_read`](Self::end_read) (through a [`ReadBorrow`]), and
+    /// until then the payload stays allocated, even if the node is disposed meanwhile (see
+    /// [`release_payload`](Self::release_payload)). A computed's caller must borrow the
+    /// payload's value cell before it runs any user code and use the pointer only while the
+    /// borrow lasts; disposal never frees a payload whose value is borrowed.
     ///
     /// The fast path (an up-to-date node, read again by the consumer that read it last or not
     /// tracked) is small enough to inline into every typed read.
-    ///
-    /// [`release_payload`]: Self::release_payload
     #[inline(always)]
     pub(crate) fn read<P: 'static>(
         &self,
@@ -258,27 +264,55 @@ impl Runtime {
         track: bool,
     ) -> Result<NonNull<P>, ReadFail> {
         let mut graph = self.graph.borrow_mut();
-        let Some(n) = graph.nodes.get(node.index, node.generation) else {
+        let Some(n) = graph.nodes.get_mut(node.index, node.generation) else {
             return Err(ReadFail::Disposed);
         };
         let flags = n.flags;
         let stale = match kind {
-            NodeKind::Signal => flags.contains(Flags::DIRTY),
+            NodeKind::Signal => flags.intersects(Flags::DIRTY | Flags::UPDATING),
             _ => flags.intersects(Flags::DIRTY | Flags::PENDING | Flags::STALE | Flags::RUNNING),
         };
         if stale {
             drop(graph);
             return self.read_slow(node, kind, track, flags);
         }
-        let Some(ops) = n.payload.as_ref() else {
-            unreachable!("readable nodes have a payload")
-        };
-        let ptr = payload_prefix::<P>(ops);
+        if kind == NodeKind::Signal {
+            n.borrows = n.borrows.checked_add(1).unwrap_or_else(|| too_many_reads());
+        }
+        let payload = &n.payload;
+        let ptr = payload_prefix::<P>(payload.as_ptr());
         let active = self.active.get();
         if track && active != NIL {
             graph.link(node.index, active, self.stamp.get());
         }
         Ok(ptr)
+    }
+
+    /// The fast path of [`read`](Self::read) for a signal, kept free of calls so that it
+    /// needs no saved registers: the pointer to its cell with the read counted, or `None`
+    /// when the read needs the full path (a scope is entered, or the signal was disposed, has
+    /// a write to commit, is being updated or has `u16::MAX` reads open).
+    #[inline(always)]
+    pub(crate) fn read_signal_fast<P: 'static>(
+        &self,
+        node: NodeRef,
+        track: bool,
+    ) -> Option<NonNull<P>> {
+        if self.in_scope.get() {
+            return None;
+        }
+        let mut graph = self.graph.borrow_mut();
+        let n = graph.nodes.get_mut(node.index, node.generation)?;
+        if n.flags.intersects(Flags::DIRTY | Flags::UPDATING) || n.borrows == u16::MAX {
+            return None;
+        }
+        let ptr = payload_prefix::<P>(n.payload.as_ptr());
+        n.borrows += 1;
+        let active = self.active.get();
+        if track && active != NIL {
+            graph.link(node.index, active, self.stamp.get());
+        }
+        Some(ptr)
     }
 
     #[cold]
@@ -290,11 +324,13 @@ impl Runtime {
         flags: Flags,
     ) -> Result<NonNull<P>, ReadFail> {
         if kind == NodeKind::Signal {
-            let ops = self
-                .lookup(node)
-                .and_then(|(_, ops)| ops)
-                .expect("live signal");
-            self.commit_signal(node.index, &ops);
+            if flags.contains(Flags::UPDATING) {
+                panic!(
+                    "a signal was read while `update` was changing it ({})",
+                    node.origin()
+                );
+            }
+            self.commit_signal(node.index);
             self.flush_if_idle();
         } else {
             if flags.contains(Flags::RUNNING) {
@@ -304,44 +340,19 @@ impl Runtime {
             self.flush_if_idle();
         }
         let mut graph = self.graph.borrow_mut();
-        let Some(ops) = graph
-            .nodes
-            .get(node.index, node.generation)
-            .and_then(|n| n.payload.as_ref())
-        else {
+        let Some(n) = graph.nodes.get_mut(node.index, node.generation) else {
             return Err(ReadFail::Disposed);
         };
-        let ptr = payload_prefix::<P>(ops);
+        if kind == NodeKind::Signal {
+            n.borrows = n.borrows.checked_add(1).unwrap_or_else(|| too_many_reads());
+        }
+        let payload = &n.payload;
+        let ptr = payload_prefix::<P>(payload.as_ptr());
         let active = self.active.get();
         if track && active != NIL {
             graph.link(node.index, active, self.stamp.get());
         }
         Ok(ptr)
-    }
-
-    /// Drops the payload of a node that was just freed, or keeps it in the graveyard while a
-    /// read still borrows its value (a `with` closure that disposed the node it reads).
-    pub(crate) fn release_payload(&self, payload: Option<Rc<dyn NodeOps>>) {
-        let Some(payload) = payload else {
-            return;
-        };
-        if payload.in_use() {
-            self.graveyard.borrow_mut().push(payload);
-        } else {
-            drop(payload);
-        }
-    }
-
-    /// Drops the payloads in the graveyard that no read borrows any more.
-    pub(crate) fn bury_released(&self) {
-        let released: Vec<Rc<dyn NodeOps>> = {
-            let mut graveyard = self.graveyard.borrow_mut();
-            if graveyard.is_empty() {
-                return;
-            }
-            graveyard.extract_if(.., |p| !p.in_use()).collect()
-        };
-        drop(released);
     }
 
     /// Brings a computed up to date.
@@ -367,16 +378,43 @@ impl Runtime {
     }
 
     /// Moves a signal's pending write into its value and marks subscribers if it changed.
-    pub(crate) fn commit_signal(&self, index: u32, ops: &Rc<dyn NodeOps>) {
-        let forced = {
+    ///
+    /// # Panics
+    /// If the signal has a pending write and a `with` borrows its value, or a write of it is
+    /// in progress (a read from inside its own equality function or `update`).
+    pub(crate) fn commit_signal(&self, index: u32) {
+        let (ops, generation, forced) = {
             let mut graph = self.graph.borrow_mut();
-            let flags = &mut graph.nodes.at_mut(index).flags;
-            let forced = flags.contains(Flags::FORCED);
-            flags.remove(Flags::DIRTY | Flags::FORCED);
-            forced
+            let generation = graph
+                .nodes
+                .generation(index)
+                .expect("committed signal is live");
+            let node = graph.nodes.at_mut(index);
+            let forced = node.flags.contains(Flags::FORCED);
+            if !node.flags.contains(Flags::HAS_PENDING) {
+                node.flags.remove(Flags::DIRTY | Flags::FORCED);
+                if forced {
+                    graph.mark_changed(index);
+                }
+                return;
+            }
+            if node.borrows != 0 || node.flags.contains(Flags::WRITING) {
+                let origin = node.origin();
+                drop(graph);
+                borrow::write_conflict(origin);
+            }
+            node.flags
+                .remove(Flags::DIRTY | Flags::FORCED | Flags::HAS_PENDING);
+            node.flags.insert(Flags::WRITING);
+            let payload = &node.payload;
+            (payload.as_ptr(), generation, forced)
         };
-        let changed = ops.commit() | forced;
-        if changed {
+        let write = Write::begun(self, index, generation, ops);
+        // SAFETY: `HAS_PENDING` was set, so the pending slot holds a value; the node is now
+        // flagged `WRITING` with `HAS_PENDING` cleared, and no read borrows the value.
+        #[allow(unsafe_code)]
+        let changed = unsafe { write.ops().commit() };
+        if write.end(Flags::default()) && (changed || forced) {
             self.graph.borrow_mut().mark_changed(index);
         }
     }
@@ -437,7 +475,7 @@ impl Runtime {
             node.flags.insert(Flags::RUNNING);
             node.deps_tail = NIL;
             let has_owned = node.first_child != NIL || node.flags.contains(Flags::HAS_CLEANUPS);
-            let ops = NonNull::from(node.payload.as_deref().expect("consumer has a payload"));
+            let ops = node.payload.as_ptr();
             (ops, stamp, has_owned)
         };
         // SAFETY: the node is flagged `RUNNING` from above until `RunGuard` drops, after the

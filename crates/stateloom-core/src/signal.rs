@@ -1,16 +1,16 @@
 //! Signals: writable sources of the graph.
-#![allow(unsafe_code)] // `downcast`: typed access to the payload; see its safety comment.
+#![allow(unsafe_code)] // Typed access to the payload's cells; see `SignalCell`.
 
 use std::any::Any;
-use std::cell::RefCell;
+use std::cell::UnsafeCell;
 use std::fmt;
 use std::marker::PhantomData;
+use std::mem::MaybeUninit;
 use std::panic::Location;
-use std::rc::Rc;
 
 use crate::error::Result;
-use crate::graph::{Flags, NodeKind, NodeOps, payload_prefix};
-use crate::runtime::{HandleMarker, NodeRef, ReadFail, try_with_runtime, with_runtime};
+use crate::graph::{Flags, NodeKind, NodeOps, Payload};
+use crate::runtime::{HandleMarker, NodeRef, ReadBorrow, ReadFail, try_with_runtime, with_runtime};
 use crate::subscribable::{Subscribable, Subscription, subscribe_to};
 
 /// Creates a signal holding `value`; writes of an equal value (by `PartialEq`) are ignored.
@@ -29,7 +29,7 @@ use crate::subscribable::{Subscribable, Subscription, subscribe_to};
 /// ```
 #[track_caller]
 pub fn signal<T: PartialEq + 'static>(value: T) -> Signal<T> {
-    signal_with_equals(value, T::eq)
+    create(value, T::eq, Location::caller())
 }
 
 /// Creates a signal that uses `equals` to decide whether a write changes its value.
@@ -56,14 +56,24 @@ pub fn signal<T: PartialEq + 'static>(value: T) -> Signal<T> {
 /// ```
 #[track_caller]
 pub fn signal_with_equals<T: 'static>(value: T, equals: fn(&T, &T) -> bool) -> Signal<T> {
-    let data = Rc::new(SignalData {
-        value: RefCell::new(value),
-        pending: RefCell::new(None),
+    create(value, equals, Location::caller())
+}
+
+/// Makes the node behind a signal; `E` is a function item for `signal` (so equality costs no
+/// storage and no indirect call) and a function pointer for `signal_with_equals`.
+fn create<T: 'static, E: Fn(&T, &T) -> bool + 'static>(
+    value: T,
+    equals: E,
+    location: &'static Location<'static>,
+) -> Signal<T> {
+    let data = Payload::new(SignalData {
+        cell: SignalCell {
+            value: UnsafeCell::new(value),
+            pending: UnsafeCell::new(MaybeUninit::uninit()),
+        },
         equals,
     });
-    let location = Location::caller();
-    let node =
-        with_runtime(|rt| rt.create(NodeKind::Signal, Flags::default(), Some(data), location));
+    let node = with_runtime(|rt| rt.create(NodeKind::Signal, Flags::default(), data, location));
     Signal {
         node,
         _marker: PhantomData,
@@ -91,40 +101,66 @@ pub struct Signal<T> {
     _marker: HandleMarker<T>,
 }
 
-/// A signal's storage: the current value, a write not yet committed, and the equality.
+/// The part of a signal's payload that handles use (it does not name the equality's type).
 ///
-/// A write lands in `pending`; it is compared with the current value when the write is
-/// committed (at the end of the outermost batch, or when read), so a batch that writes a value
-/// and then writes the old one back changes nothing.
-pub(crate) struct SignalData<T> {
-    value: RefCell<T>,
-    pending: RefCell<Option<T>>,
-    equals: fn(&T, &T) -> bool,
+/// A write outside any batch replaces `value` at once. Inside a batch it lands in `pending`
+/// and is compared with the current value when committed (at the end of the outermost batch,
+/// or when read), so a batch that writes a value and then writes the old one back changes
+/// nothing.
+///
+/// # Invariants
+/// The cells are plain: the signal's node says who may touch them (see `runtime::borrow`).
+/// - `value` is shared by the reads counted in the node's `borrows` and by the write flagged
+///   `WRITING`, and held mutably only by a write that is alone: `update` (flagged `UPDATING`,
+///   which reads refuse) or a replace with `borrows == 0` that calls no user code.
+/// - `pending` holds a value exactly while the node is flagged `HAS_PENDING` (or, once the
+///   node is freed, its graveyard entry says `has_pending`), and only a `WRITING` write or
+///   the payload's final drop touches it.
+pub(crate) struct SignalCell<T> {
+    value: UnsafeCell<T>,
+    pending: UnsafeCell<MaybeUninit<T>>,
 }
 
-impl<T: 'static> NodeOps for SignalData<T> {
+/// A signal's payload: its cells and its equality.
+///
+/// # Invariants
+/// `cell` stays the first field of this `#[repr(C)]` struct: handles read it through
+/// `payload_prefix` without knowing `E`.
+#[repr(C)]
+struct SignalData<T, E> {
+    cell: SignalCell<T>,
+    equals: E,
+}
+
+impl<T: 'static, E: Fn(&T, &T) -> bool + 'static> NodeOps for SignalData<T, E> {
     fn value(&self) -> &dyn Any {
-        self
+        &self.cell
     }
 
-    fn in_use(&self) -> bool {
-        self.value.try_borrow_mut().is_err()
-    }
-
-    fn commit(&self) -> bool {
-        let Some(new) = self.pending.borrow_mut().take() else {
-            return false;
-        };
-        let mut current = self.value.try_borrow_mut().unwrap_or_else(|_| {
-            panic!("a signal was written while its value was borrowed by `with`; finish reading before writing")
-        });
-        if (self.equals)(&current, &new) {
+    unsafe fn commit(&self) -> bool {
+        // SAFETY: the caller guarantees the slot holds a value and cleared `HAS_PENDING`, so
+        // moving it out leaves the slot empty, as the flag now says.
+        let new = unsafe { (*self.cell.pending.get()).assume_init_read() };
+        // SAFETY: no read borrows the value and `WRITING` keeps other writes out; reads that
+        // `equals` makes take shared references, as this one is.
+        let unchanged = (self.equals)(unsafe { &*self.cell.value.get() }, &new);
+        if unchanged {
             return false;
         }
-        let old = std::mem::replace(&mut *current, new);
-        drop(current);
+        // SAFETY: the reads `equals` made have ended, so this is the only reference.
+        let old = std::mem::replace(unsafe { &mut *self.cell.value.get() }, new);
         drop(old);
         true
+    }
+
+    unsafe fn equals(&self, a: *const (), b: *const ()) -> bool {
+        // SAFETY: the caller guarantees both point at live `T`s.
+        (self.equals)(unsafe { &*a.cast::<T>() }, unsafe { &*b.cast::<T>() })
+    }
+
+    unsafe fn discard_pending(&self) {
+        // SAFETY: the caller guarantees the slot holds a value that nothing else uses.
+        unsafe { (*self.cell.pending.get()).assume_init_drop() };
     }
 }
 
@@ -140,34 +176,53 @@ impl<T: 'static> Signal<T> {
     #[inline]
     fn read_fast<R>(&self, track: bool, f: impl FnOnce(&T) -> R) -> Result<R, ReadFail> {
         with_runtime(|rt| {
-            if let Some(value) = rt.scope_override(self.node) {
-                let value = value
-                    .downcast_ref::<T>()
-                    .expect("scope override has the signal's type");
-                return Ok(f(value));
-            }
-            let data = rt.read::<SignalData<T>>(self.node, NodeKind::Signal, track)?;
-            // SAFETY: `Runtime::read` checked the handle's generation, so `data` points at the
-            // `SignalData<T>` that `signal_with_equals` made for this node, alive now. The
-            // value cell is borrowed below before any user code runs, and a payload whose
-            // value is borrowed is not dropped even if the node is disposed meanwhile
-            // (`Runtime::release_payload`), so the reference stays valid while it is used.
-            let data = unsafe { data.as_ref() };
-            let value = data.value.try_borrow().unwrap_or_else(|_| {
-                panic!(
-                    "a signal was read while `update` was changing it ({})",
-                    self.node.origin()
-                )
-            });
-            Ok(f(&value))
+            let Some(cell) = rt.read_signal_fast::<SignalCell<T>>(self.node, track) else {
+                return self.read_full(rt, track, f);
+            };
+            let _borrow = ReadBorrow {
+                rt,
+                node: self.node,
+            };
+            // SAFETY: as in `read_full`.
+            let value = unsafe { &*cell.as_ref().value.get() };
+            Ok(f(value))
         })
+    }
+
+    /// The read [`read_fast`](Self::read_fast) falls back to: scope overrides, commits,
+    /// errors. Kept out of line, so the fast path's registers stay few.
+    #[cold]
+    #[inline(never)]
+    fn read_full<R>(
+        &self,
+        rt: &crate::runtime::Runtime,
+        track: bool,
+        f: impl FnOnce(&T) -> R,
+    ) -> Result<R, ReadFail> {
+        if let Some(value) = rt.scope_override(self.node) {
+            let value = value
+                .downcast_ref::<T>()
+                .expect("scope override has the signal's type");
+            return Ok(f(value));
+        }
+        let cell = rt.read::<SignalCell<T>>(self.node, NodeKind::Signal, track)?;
+        let _borrow = ReadBorrow {
+            rt,
+            node: self.node,
+        };
+        // SAFETY: `Runtime::read` checked the handle's generation, so `cell` points at the
+        // `SignalCell<T>` that `create` made for this node. The read is counted in the node
+        // until `_borrow` drops, so the payload stays allocated (even if the node is disposed
+        // meanwhile) and no write takes the value mutably (`SignalCell`).
+        let value = unsafe { &*cell.as_ref().value.get() };
+        Ok(f(value))
     }
 
     /// Calls `f` with a reference to the value, tracked. No clone is made.
     ///
     /// # Panics
-    /// If the signal was disposed (the message says where it was created), or if `f` writes
-    /// this same signal.
+    /// If the signal was disposed (the message says where it was created), if `f` writes
+    /// this same signal, or if more than 65,535 reads of this signal are nested.
     ///
     /// # Examples
     /// ```
@@ -215,7 +270,9 @@ impl<T: 'static> Signal<T> {
     ///
     /// # Panics
     /// If an effect run by this write panics (after the other effects ran), or if effects keep
-    /// re-triggering each other ([`Error::EffectLoop`](crate::Error::EffectLoop)).
+    /// re-triggering each other ([`Error::EffectLoop`](crate::Error::EffectLoop)). If the
+    /// signal's equality function writes this same signal, or the destructor of a value
+    /// replaced when a batch commits does (reading it is fine).
     ///
     /// # Examples
     /// ```
@@ -241,37 +298,49 @@ impl<T: 'static> Signal<T> {
     /// ```
     pub fn try_set(&self, value: T) -> std::result::Result<(), T> {
         with_runtime(|rt| {
-            let Some((flags, Some(ops))) = rt.lookup(self.node) else {
+            let Some(write) = rt.begin_write(self.node) else {
                 return Err(value);
             };
-            let data = downcast::<T>(&ops);
-            if !flags.contains(Flags::DIRTY) && rt.is_idle() {
+            // SAFETY: the generation check in `begin_write` makes this the `SignalCell<T>` of
+            // this handle's node, allocated while `write` lasts.
+            let cell = unsafe { write.prefix::<SignalCell<T>>().as_ref() };
+            let new = std::ptr::from_ref(&value).cast::<()>();
+            if !write.flags.contains(Flags::DIRTY) && write.borrows == 0 && rt.is_idle() {
                 // Outside any batch, run or flush the write commits at once: compare with the
                 // current value and replace it, skipping the pending slot.
-                if let Ok(mut current) = data.value.try_borrow_mut() {
-                    if (data.equals)(&current, &value) {
-                        return Ok(());
-                    }
-                    let old = std::mem::replace(&mut *current, value);
-                    drop(current);
-                    drop(old);
-                    rt.signal_changed(self.node.index);
+                // SAFETY: both point at live `T`s.
+                if unsafe { write.ops().equals(cell.value.get().cast(), new) } {
                     return Ok(());
                 }
-            }
-            let unchanged = match &*data.pending.borrow() {
-                Some(pending) => (data.equals)(pending, &value),
-                None => match data.value.try_borrow() {
-                    Ok(current) => (data.equals)(&current, &value),
-                    Err(_) => false,
-                },
-            };
-            if unchanged {
+                // SAFETY: no read borrowed the value when the write began, the reads made by
+                // `equals` have ended, and `WRITING` keeps other writes out.
+                let old = std::mem::replace(unsafe { &mut *cell.value.get() }, value);
+                if write.end(Flags::default()) {
+                    rt.signal_changed(self.node.index);
+                }
+                drop(old);
                 return Ok(());
             }
-            let old = data.pending.borrow_mut().replace(value);
+            let has_pending = write.flags.contains(Flags::HAS_PENDING);
+            let current = if has_pending {
+                cell.pending.get().cast::<()>()
+            } else {
+                cell.value.get().cast::<()>()
+            };
+            // SAFETY: `current` points at the pending write (`HAS_PENDING`) or the value, both
+            // readable while the write lasts; `new` at `value`.
+            if unsafe { write.ops().equals(current, new) } {
+                return Ok(());
+            }
+            // SAFETY: `WRITING` gives this write the pending slot; `HAS_PENDING` says whether
+            // it holds a value to take out first.
+            let old = has_pending.then(|| unsafe { (*cell.pending.get()).assume_init_read() });
+            // SAFETY: as above; the slot is empty now.
+            unsafe { (*cell.pending.get()).write(value) };
+            if write.end(Flags::HAS_PENDING) {
+                rt.signal_written(self.node.index, false);
+            }
             drop(old);
-            rt.signal_written(self.node.index, false);
             Ok(())
         })
     }
@@ -282,7 +351,8 @@ impl<T: 'static> Signal<T> {
     /// Updating a disposed signal does nothing.
     ///
     /// # Panics
-    /// If `f` reads or writes this same signal, or as [`set`](Self::set).
+    /// If `f` reads or writes this same signal, if a [`with`](Self::with) of this signal is
+    /// still reading it, or as [`set`](Self::set).
     ///
     /// # Examples
     /// ```
@@ -292,32 +362,41 @@ impl<T: 'static> Signal<T> {
     /// ```
     pub fn update(&self, f: impl FnOnce(&mut T)) {
         with_runtime(|rt| {
-            let Some((flags, Some(ops))) = rt.lookup(self.node) else {
+            let Some(write) = rt.begin_write(self.node) else {
                 return;
             };
-            let data = downcast::<T>(&ops);
-            let mut pending = data.pending.borrow_mut();
-            if let Some(value) = pending.as_mut() {
-                f(value);
-                drop(pending);
-                rt.signal_written(self.node.index, false);
+            // SAFETY: as in `try_set`.
+            let cell = unsafe { write.prefix::<SignalCell<T>>().as_ref() };
+            if write.flags.contains(Flags::HAS_PENDING) {
+                // A write is pending in this batch: change it, not the value readers see.
+                // SAFETY: `HAS_PENDING` says the slot holds a value, and `WRITING` gives this
+                // write sole use of the slot (reads never look at it).
+                f(unsafe { (*cell.pending.get()).assume_init_mut() });
+                if write.end(Flags::default()) {
+                    rt.signal_written(self.node.index, false);
+                }
                 return;
             }
-            let mut value = data.value.try_borrow_mut().unwrap_or_else(|_| {
+            if write.borrows != 0 {
+                drop(write);
                 panic!(
                     "a signal was updated while its value was borrowed by `with` ({})",
                     self.node.origin()
-                )
-            });
-            f(&mut value);
-            drop(value);
-            drop(pending);
-            if !flags.contains(Flags::DIRTY) && rt.is_idle() {
-                // Outside any batch, run or flush the change is committed at once, as `set`
-                // does, without going through the pending writes.
-                rt.signal_changed(self.node.index);
-            } else {
-                rt.signal_written(self.node.index, true);
+                );
+            }
+            write.set_updating();
+            // SAFETY: no read borrowed the value when the write began and `UPDATING` makes
+            // new reads panic, `WRITING` keeps other writes out.
+            f(unsafe { &mut *cell.value.get() });
+            let dirty = write.flags.contains(Flags::DIRTY);
+            if write.end(Flags::default()) {
+                if !dirty && rt.is_idle() {
+                    // Outside any batch, run or flush the change is committed at once, as
+                    // `set` does, without going through the pending writes.
+                    rt.signal_changed(self.node.index);
+                } else {
+                    rt.signal_written(self.node.index, true);
+                }
             }
         });
     }
@@ -416,17 +495,6 @@ impl<T: Clone + 'static> Signal<T> {
     pub fn get_untracked(&self) -> T {
         self.with_untracked(T::clone)
     }
-}
-
-/// The typed payload behind a `Signal<T>`'s node.
-///
-/// Only called with payloads returned by the runtime for a `Signal<T>` handle's own node.
-fn downcast<T: 'static>(ops: &Rc<dyn NodeOps>) -> &SignalData<T> {
-    // SAFETY: `ops` is the payload of the node a `Signal<T>` handle names (callers get it from
-    // `Runtime::lookup` with that handle's `NodeRef`, which checks the slot's generation), and
-    // `signal_with_equals` created that payload as an `Rc<SignalData<T>>`, which the borrowed
-    // `Rc` keeps alive for the returned lifetime.
-    unsafe { payload_prefix::<SignalData<T>>(ops).as_ref() }
 }
 
 impl<T> Clone for Signal<T> {

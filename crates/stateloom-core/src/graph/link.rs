@@ -355,12 +355,12 @@ mod tests {
     use std::panic::Location;
 
     use super::*;
-    use crate::graph::{Flags, Node, NodeKind};
+    use crate::graph::{Flags, Node, NodeKind, Payload};
 
     fn node(graph: &mut Graph, kind: NodeKind) -> u32 {
         graph
             .insert(
-                Node::new(kind, Flags::default(), None, Location::caller()),
+                Node::new(kind, Flags::default(), Payload::none(), Location::caller()),
                 NIL,
             )
             .0

@@ -1,9 +1,9 @@
 //! Graph nodes: their flags, kinds, list heads and the type-erased operations on their payloads.
+#![allow(unsafe_code)] // `Payload` owns its box through a raw pointer; see its invariant.
 
 use std::any::Any;
 use std::panic::Location;
 use std::ptr::NonNull;
-use std::rc::Rc;
 
 use crate::arena::{NIL, Slot};
 
@@ -56,6 +56,13 @@ impl Flags {
     pub(crate) const HAS_CLEANUPS: Flags = Flags(1 << 6);
     /// Signal: changed in place by `update`, so its next commit reports a change.
     pub(crate) const FORCED: Flags = Flags(1 << 7);
+    /// Signal: a write (`set`, `update` or a commit) is using the payload; it stays allocated
+    /// and other writes of the signal are refused until it ends.
+    pub(crate) const WRITING: Flags = Flags(1 << 8);
+    /// Signal: `update` holds the value mutably, so reads are refused.
+    pub(crate) const UPDATING: Flags = Flags(1 << 9);
+    /// Signal: the payload's pending slot holds a write not committed yet.
+    pub(crate) const HAS_PENDING: Flags = Flags(1 << 10);
 
     /// Where the node's kind starts; the flags above stay below it.
     const KIND_SHIFT: u32 = 13;
@@ -63,6 +70,13 @@ impl Flags {
     /// The flags of a new node of `kind`.
     fn with_kind(self, kind: NodeKind) -> Flags {
         Flags(self.0 & ((1 << Self::KIND_SHIFT) - 1) | (kind as u16) << Self::KIND_SHIFT)
+    }
+
+    /// Whether the kind stored in the top bits is `kind`: one shift and compare, cheaper on
+    /// hot paths than decoding the kind with [`kind`](Self::kind).
+    #[inline]
+    pub(crate) fn is_kind(self, kind: NodeKind) -> bool {
+        self.0 >> Self::KIND_SHIFT == kind as u16
     }
 
     /// The kind stored in the top bits.
@@ -107,19 +121,97 @@ impl std::ops::BitOr for Flags {
 
 /// The operations the runtime performs on a node's typed payload without knowing its type.
 pub(crate) trait NodeOps {
-    /// The typed storage a handle downcasts to (`SignalData<T>` or `ComputedCell<T>`).
+    /// The typed storage a handle reads (`SignalCell<T>` or `ComputedCell<T>`), for the type
+    /// check debug builds make in [`payload_prefix`].
+    #[cfg_attr(not(debug_assertions), allow(dead_code))]
     fn value(&self) -> &dyn Any;
-    /// Signal: moves a pending write into the current value; returns whether the value changed.
-    fn commit(&self) -> bool {
-        false
-    }
     /// Computed: recomputes and returns whether the value changed. Effect: runs the closure.
     fn update(&self) -> bool {
         false
     }
-    /// Whether a read borrows the value right now, so the payload must outlive its node.
+    /// Computed: whether a read borrows the value right now, so the payload must outlive its
+    /// node. (Signals count their borrows in the node instead.)
     fn in_use(&self) -> bool {
         false
+    }
+    /// Signal: moves the pending write into the value; returns whether the value changed.
+    ///
+    /// # Safety
+    /// The pending slot holds a value, the caller flagged the node `WRITING` and cleared
+    /// `HAS_PENDING`, and no borrow of the value is alive.
+    unsafe fn commit(&self) -> bool {
+        false
+    }
+    /// Signal: the signal's equality applied to two of its values.
+    ///
+    /// # Safety
+    /// `a` and `b` point at live values of the signal's type.
+    unsafe fn equals(&self, _a: *const (), _b: *const ()) -> bool {
+        false
+    }
+    /// Signal: drops the write in the pending slot.
+    ///
+    /// # Safety
+    /// The pending slot holds a value, and nothing else uses it.
+    unsafe fn discard_pending(&self) {}
+}
+
+/// A node's payload: an owning pointer to its boxed, type-erased storage.
+///
+/// Unlike a `Box`, moving it asserts nothing about the pointee, so a pointer the runtime took
+/// from it stays usable after the node is freed and its payload moved to the graveyard
+/// (`Runtime::release_payload`).
+///
+/// # Invariants
+/// `ptr` came from `Box::into_raw` and is freed only by `Drop`.
+pub(crate) struct Payload {
+    ptr: NonNull<dyn NodeOps>,
+}
+
+/// The payload of a root or a vacant slot: nothing, and boxing it allocates nothing.
+struct NoPayload;
+
+impl NodeOps for NoPayload {
+    fn value(&self) -> &dyn Any {
+        self
+    }
+}
+
+impl Payload {
+    /// The payload of a node that holds nothing (a root, a vacant slot); allocates nothing.
+    pub(crate) fn none() -> Self {
+        Self::new(NoPayload)
+    }
+
+    /// Boxes `ops`.
+    pub(crate) fn new(ops: impl NodeOps + 'static) -> Self {
+        let boxed: Box<dyn NodeOps> = Box::new(ops);
+        Self {
+            ptr: NonNull::from(Box::leak(boxed)),
+        }
+    }
+
+    /// A pointer to the payload, valid until this `Payload` is dropped.
+    #[inline]
+    pub(crate) fn as_ptr(&self) -> NonNull<dyn NodeOps> {
+        self.ptr
+    }
+}
+
+impl std::ops::Deref for Payload {
+    type Target = dyn NodeOps;
+
+    #[inline]
+    fn deref(&self) -> &(dyn NodeOps + 'static) {
+        // SAFETY: by the invariant, `ptr` is a live box until `drop`.
+        unsafe { self.ptr.as_ref() }
+    }
+}
+
+impl Drop for Payload {
+    fn drop(&mut self) {
+        // SAFETY: by the invariant, `ptr` came from `Box::into_raw` and is freed only here.
+        drop(unsafe { Box::from_raw(self.ptr.as_ptr()) });
     }
 }
 
@@ -132,12 +224,17 @@ pub(crate) trait NodeOps {
 /// points at a `P` when `ops` is the payload of a node whose payload value is a `P`, or a
 /// `#[repr(C)]` struct whose first field is a `P`. A handle satisfies this for the node it was
 /// created with: the constructor that made the handle made the payload, and the slot
-/// generation check in `Runtime::lookup`/`Runtime::read` guarantees `ops` belongs to that very
-/// node. Debug builds check the type through [`NodeOps::value`].
+/// generation check in `Runtime::read`/`Runtime::begin_write` guarantees `ops` belongs to that
+/// very node. Debug builds check the type through [`NodeOps::value`].
 #[inline(always)]
-pub(crate) fn payload_prefix<P: 'static>(ops: &Rc<dyn NodeOps>) -> NonNull<P> {
-    debug_assert!(ops.value().is::<P>(), "payload type matches its handle");
-    NonNull::from(&**ops).cast::<P>()
+pub(crate) fn payload_prefix<P: 'static>(ops: NonNull<dyn NodeOps>) -> NonNull<P> {
+    #[cfg(debug_assertions)]
+    {
+        // SAFETY: callers pass a pointer to a live payload.
+        let ops = unsafe { ops.as_ref() };
+        debug_assert!(ops.value().is::<P>(), "payload type matches its handle");
+    }
+    ops.cast::<P>()
 }
 
 /// One node of the graph: 56 bytes in release builds, its slot's generation included.
@@ -152,6 +249,8 @@ pub(crate) fn payload_prefix<P: 'static>(ops: &Rc<dyn NodeOps>) -> NonNull<P> {
 pub(crate) struct Node {
     /// State bits and, in the top bits, the kind (see [`Node::kind`]).
     pub(crate) flags: Flags,
+    /// Signals: how many reads borrow the value right now (see `Runtime::read`).
+    pub(crate) borrows: u16,
     /// The arena slot's generation (see [`Slot`]).
     generation: u32,
     pub(crate) deps: u32,
@@ -165,7 +264,7 @@ pub(crate) struct Node {
     /// the last run that tracked them, so a repeated read within one run is recognised
     /// without walking any list (see `Graph::link`). `0` is never a run's stamp.
     pub(crate) mark: u32,
-    pub(crate) payload: Option<Rc<dyn NodeOps>>,
+    pub(crate) payload: Payload,
     /// Where the node was created, for error messages (debug builds only).
     #[cfg(debug_assertions)]
     pub(crate) origin: &'static Location<'static>,
@@ -190,7 +289,12 @@ impl Slot for Node {
 impl Default for Node {
     /// The placeholder left in a vacant arena slot.
     fn default() -> Self {
-        Self::new(NodeKind::Vacant, Flags::default(), None, Location::caller())
+        Self::new(
+            NodeKind::Vacant,
+            Flags::default(),
+            Payload::none(),
+            Location::caller(),
+        )
     }
 }
 
@@ -216,13 +320,14 @@ impl Node {
     pub(crate) fn new(
         kind: NodeKind,
         flags: Flags,
-        payload: Option<Rc<dyn NodeOps>>,
+        payload: Payload,
         origin: &'static Location<'static>,
     ) -> Self {
         #[cfg(not(debug_assertions))]
         let _ = origin;
         Self {
             flags: flags.with_kind(kind),
+            borrows: 0,
             generation: 0,
             deps: NIL,
             deps_tail: NIL,

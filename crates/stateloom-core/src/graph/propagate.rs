@@ -18,7 +18,7 @@ impl Graph {
             let l = *self.links.at(link);
             let sub = l.sub;
             let node = self.nodes.at(sub);
-            let (flags, kind, sub_subs) = (node.flags, node.kind(), node.subs);
+            let (flags, sub_subs) = (node.flags, node.subs);
             let mut descend = false;
             if flags.contains(Flags::RUNNING) && !self.is_tracked(link, sub) {
                 // A running consumer that has not read this dependency yet will see the new
@@ -27,12 +27,12 @@ impl Graph {
                 self.nodes.at_mut(sub).flags.insert(Flags::PENDING);
                 // Comparisons rather than a `match`: a jump table here costs an indirect branch
                 // per visited node, which predicts poorly when kinds alternate down the graph.
-                if kind == NodeKind::Computed {
+                if flags.is_kind(NodeKind::Computed) {
                     descend = sub_subs != NIL;
-                } else if kind == NodeKind::Effect {
+                } else if flags.is_kind(NodeKind::Effect) {
                     self.enqueue(sub);
                 }
-            } else if kind == NodeKind::Effect {
+            } else if flags.is_kind(NodeKind::Effect) {
                 self.enqueue(sub);
             }
             if descend {
@@ -61,16 +61,16 @@ impl Graph {
                 (l.sub, l.next_sub)
             };
             let node = self.nodes.at(sub);
-            let (flags, kind, sub_subs) = (node.flags, node.kind(), node.subs);
+            let (flags, sub_subs) = (node.flags, node.subs);
             if flags.contains(Flags::RUNNING) && !self.is_tracked(link, sub) {
                 // It is reading `index` right now, after the change.
             } else if !flags.contains(Flags::DIRTY) {
                 self.nodes.at_mut(sub).flags.insert(Flags::DIRTY);
-                if kind == NodeKind::Computed {
+                if flags.is_kind(NodeKind::Computed) {
                     if !flags.contains(Flags::PENDING) && sub_subs != NIL {
                         self.propagate(sub_subs);
                     }
-                } else if kind == NodeKind::Effect {
+                } else if flags.is_kind(NodeKind::Effect) {
                     self.enqueue(sub);
                 }
             }
@@ -90,7 +90,7 @@ impl Graph {
             while link != NIL {
                 let l = *self.links.at(link);
                 let node = self.nodes.at_mut(l.sub);
-                if node.kind() == NodeKind::Computed
+                if node.flags.is_kind(NodeKind::Computed)
                     && !node.flags.contains(Flags::RUNNING)
                     && node.flags.intersects(Flags::PENDING | Flags::DIRTY)
                 {
@@ -118,7 +118,7 @@ impl Graph {
             while link != NIL {
                 let l = *self.links.at(link);
                 let dep = self.nodes.at_mut(l.dep);
-                if dep.kind() == NodeKind::Computed
+                if dep.flags.is_kind(NodeKind::Computed)
                     && !dep.flags.contains(Flags::RUNNING)
                     && dep.flags.intersects(Flags::PENDING | Flags::DIRTY)
                 {

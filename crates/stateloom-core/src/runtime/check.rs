@@ -62,17 +62,21 @@ impl Runtime {
                     let graph = self.graph.borrow();
                     let dep = graph.links.at(link).dep;
                     let node = graph.nodes.at(dep);
-                    match node.kind() {
-                        NodeKind::Signal if node.flags.contains(Flags::DIRTY) => Step::Commit,
-                        NodeKind::Computed
-                            if node.flags.intersects(Flags::DIRTY | Flags::STALE) =>
-                        {
-                            Step::Recompute
+                    let flags = node.flags;
+                    if flags.is_kind(NodeKind::Signal) {
+                        if flags.contains(Flags::DIRTY) {
+                            Step::Commit
+                        } else {
+                            Step::Clean
                         }
-                        NodeKind::Computed if node.flags.contains(Flags::PENDING) => {
-                            Step::Descend(dep)
-                        }
-                        _ => Step::Clean,
+                    } else if !flags.is_kind(NodeKind::Computed) {
+                        Step::Clean
+                    } else if flags.intersects(Flags::DIRTY | Flags::STALE) {
+                        Step::Recompute
+                    } else if flags.contains(Flags::PENDING) {
+                        Step::Descend(dep)
+                    } else {
+                        Step::Clean
                     }
                 };
                 match step {
@@ -131,10 +135,7 @@ impl Runtime {
     fn update_dep(&self, link: u32, commit: bool) {
         let dep = self.graph.borrow().links.at(link).dep;
         if commit {
-            let ops = self.graph.borrow().nodes.at(dep).payload.clone();
-            if let Some(ops) = ops {
-                self.commit_signal(dep, &ops);
-            }
+            self.commit_signal(dep);
         } else {
             self.recompute(dep);
         }

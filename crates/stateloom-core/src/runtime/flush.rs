@@ -141,15 +141,14 @@ impl Runtime {
                 std::mem::take(&mut graph.dirty_signals)
             };
             for &(index, generation) in &written {
-                let ops = {
-                    let graph = self.graph.borrow();
-                    match graph.nodes.get(index, generation) {
-                        Some(node) if node.flags.contains(Flags::DIRTY) => node.payload.clone(),
-                        _ => None,
-                    }
-                };
-                if let Some(ops) = ops {
-                    self.commit_signal(index, &ops);
+                let dirty = self
+                    .graph
+                    .borrow()
+                    .nodes
+                    .get(index, generation)
+                    .is_some_and(|node| node.flags.contains(Flags::DIRTY));
+                if dirty {
+                    self.commit_signal(index);
                 }
             }
             // Hand the buffer back so steady-state batches do not allocate.

@@ -10,6 +10,7 @@ mod model;
 mod ordering;
 mod ownership;
 mod scope;
+mod writes;
 
 use std::cell::RefCell;
 use std::fmt::Display;

@@ -213,8 +213,7 @@ fn a_read_that_disposes_its_own_signal_keeps_the_value_until_it_ends() {
         value.1.iter().sum::<u32>()
     });
     assert_eq!(sum, 6);
-    // The value is dropped once no read borrows it, at the next disposal.
-    signal(0).dispose();
+    // The value is dropped as soon as no read borrows it.
     assert_eq!(drops.get(), 1);
     assert!(s.try_with(|_| ()).is_err());
 }
