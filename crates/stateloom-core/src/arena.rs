@@ -18,8 +18,9 @@ pub(crate) trait Slot: Default {
 }
 
 /// Indices at or above this are never handed out: the graph uses the top bit of an index
-/// field as a tag (see `Graph::adopt`), and `NIL` is all ones.
-pub(crate) const MAX_SLOTS: u32 = 1 << 31;
+/// field as a tag (see `Graph::adopt`), and the largest index stays below `0x7fff_ffff`, which
+/// tagged would read as `NIL`.
+pub(crate) const MAX_SLOTS: u32 = (1 << 31) - 1;
 
 /// A slot arena that hands out `(index, generation)` pairs.
 ///

@@ -42,6 +42,20 @@ pub(crate) struct Freed {
     pub(crate) payload: Payload,
 }
 
+impl Drop for Freed {
+    /// Drops the write in the pending slot, if there is one; the payload drops after.
+    fn drop(&mut self) {
+        if self.has_pending {
+            // SAFETY: `has_pending` says the slot holds a value, and a `Freed` is only dropped
+            // once its node is gone and nothing pins it, so nothing else uses the payload.
+            #[allow(unsafe_code)]
+            unsafe {
+                self.payload.discard_pending();
+            }
+        }
+    }
+}
+
 /// All nodes and links of one thread's runtime, plus the scratch state of its algorithms.
 ///
 /// # Invariants

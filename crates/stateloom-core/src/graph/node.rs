@@ -272,7 +272,7 @@ pub(crate) struct Node {
 
 /// Tags an owner's index in its first child's `prev_sibling`, telling it apart from a
 /// sibling's index. Arena indices stay below it (see `arena::MAX_SLOTS`).
-pub(crate) const OWNER_TAG: u32 = crate::arena::MAX_SLOTS;
+pub(crate) const OWNER_TAG: u32 = 1 << 31;
 
 impl Slot for Node {
     #[inline]

@@ -188,7 +188,7 @@ impl Runtime {
             (buried.pins == 0 && !buried.payload.in_use()).then(|| graveyard.swap_remove(at))
         };
         if let Some(freed) = released {
-            drop_payload(freed);
+            drop(freed);
         }
     }
 
@@ -196,7 +196,7 @@ impl Runtime {
     /// borrow still uses it (a `with` closure that disposed the node it reads, say).
     pub(crate) fn release_payload(&self, freed: Freed) {
         if freed.pins == 0 && !freed.payload.in_use() {
-            drop_payload(freed);
+            drop(freed);
         } else {
             self.graveyard.borrow_mut().push(freed);
         }
@@ -213,16 +213,6 @@ impl Runtime {
                 .extract_if(.., |b| b.pins == 0 && !b.payload.in_use())
                 .collect()
         };
-        released.into_iter().for_each(drop_payload);
+        drop(released);
     }
-}
-
-/// Drops a freed node's payload, with the write in its pending slot if there is one.
-fn drop_payload(freed: Freed) {
-    if freed.has_pending {
-        // SAFETY: `has_pending` says the slot holds a value, and the node is gone and unpinned,
-        // so nothing else uses the payload.
-        unsafe { freed.payload.discard_pending() };
-    }
-    drop(freed.payload);
 }
