@@ -179,14 +179,29 @@ impl<T: 'static> Signal<T> {
             let Some(cell) = rt.read_signal_fast::<SignalCell<T>>(self.node, track) else {
                 return self.read_full(rt, track, f);
             };
-            let _borrow = ReadBorrow {
-                rt,
-                node: self.node,
-            };
-            // SAFETY: as in `read_full`.
-            let value = unsafe { &*cell.as_ref().value.get() };
-            Ok(f(value))
+            Ok(self.read_counted(rt, cell, f))
         })
+    }
+
+    /// Calls `f` on the value of a read that `Runtime::read` or `Runtime::read_signal_fast`
+    /// counted in the node, then ends the read.
+    #[inline(always)]
+    fn read_counted<R>(
+        &self,
+        rt: &crate::runtime::Runtime,
+        cell: std::ptr::NonNull<SignalCell<T>>,
+        f: impl FnOnce(&T) -> R,
+    ) -> R {
+        let _borrow = ReadBorrow {
+            rt,
+            node: self.node,
+        };
+        // SAFETY: the read checked the handle's generation, so `cell` points at the
+        // `SignalCell<T>` that `create` made for this node. The read is counted in the node
+        // until `_borrow` drops, so the payload stays allocated (even if the node is disposed
+        // meanwhile) and no write takes the value mutably (`SignalCell`).
+        let value = unsafe { &*cell.as_ref().value.get() };
+        f(value)
     }
 
     /// The read [`read_fast`](Self::read_fast) falls back to: scope overrides, commits,
@@ -206,16 +221,7 @@ impl<T: 'static> Signal<T> {
             return Ok(f(value));
         }
         let cell = rt.read::<SignalCell<T>>(self.node, NodeKind::Signal, track)?;
-        let _borrow = ReadBorrow {
-            rt,
-            node: self.node,
-        };
-        // SAFETY: `Runtime::read` checked the handle's generation, so `cell` points at the
-        // `SignalCell<T>` that `create` made for this node. The read is counted in the node
-        // until `_borrow` drops, so the payload stays allocated (even if the node is disposed
-        // meanwhile) and no write takes the value mutably (`SignalCell`).
-        let value = unsafe { &*cell.as_ref().value.get() };
-        Ok(f(value))
+        Ok(self.read_counted(rt, cell, f))
     }
 
     /// Calls `f` with a reference to the value, tracked. No clone is made.
