@@ -457,16 +457,7 @@ pub(crate) fn format_duration(nanos: f64) -> String {
     } else {
         (rounded / 1e9, "s")
     };
-    let decimals = if value >= 100.0 {
-        0
-    } else if value >= 10.0 {
-        1
-    } else if value >= 1.0 {
-        2
-    } else {
-        // Below 1 ns: keep three significant digits.
-        usize::try_from(2 - value.log10().floor() as i64).unwrap_or(0)
-    };
+    let decimals = three_digit_decimals(value);
     format!("{value:.decimals$} {unit}")
 }
 
@@ -485,14 +476,14 @@ pub(crate) fn format_count(count: u64) -> String {
     } else {
         (rounded / 1e9, "G")
     };
-    let decimals = if value >= 100.0 {
-        0
-    } else if value >= 10.0 {
-        1
-    } else {
-        2
-    };
+    let decimals = three_digit_decimals(value);
     format!("{value:.decimals$} {unit}")
+}
+
+/// How many decimals show a positive `value`, already rounded, with three significant digits:
+/// none from 100 up, one from 10, two from 1, more below 1.
+fn three_digit_decimals(value: f64) -> usize {
+    usize::try_from(2 - value.log10().floor() as i64).unwrap_or(0)
 }
 
 /// `value` rounded to `digits` significant digits.
@@ -525,7 +516,7 @@ pub(crate) fn format_fine_ratio(ratio: f64) -> String {
         return format!("{ratio}x");
     }
     let rounded = round_significant(ratio, 3);
-    let decimals = usize::try_from(2 - rounded.log10().floor() as i64).unwrap_or(0);
+    let decimals = three_digit_decimals(rounded);
     format!("{rounded:.decimals$}x")
 }
 
