@@ -70,6 +70,11 @@
 //!   without cloning it; listeners are called directly, not through effects.
 //!   [`Store::subscribe_selector`] runs its selector once per write and calls its listener only
 //!   when the output changed.
+//! - **Equal writes are skipped.** A write whose result equals the current state notifies
+//!   nobody and is recorded by no middleware (no undo step, no save, no log line), whatever
+//!   path it took. [`Store::new`] and [`Store::builder`] compare with `PartialEq`;
+//!   [`Store::new_with_equals`] and [`Store::builder_with_equals`] take your own equality,
+//!   which is also how a state without `PartialEq` gets a store.
 //! - **One write value.** A [`Write`] (an [`Update`] plus an optional action name) is what
 //!   flows through the [`Middleware`] pipeline. Middleware can observe, transform, veto or
 //!   delay it; the first middleware added is the outermost, and none knows the others.
@@ -85,6 +90,7 @@
 //! | read the whole state | [`Store::get_state`], [`Store::with`] |
 //! | replace it / change it in place / change some fields | [`Store::set_state`], [`Store::update`], [`Store::patch`] with a [`Patch`] |
 //! | name a write for middleware | [`Store::named`], [`Write::with_action`] |
+//! | decide yourself which writes are changes (or store a state without `PartialEq`) | [`Store::new_with_equals`], [`Store::builder_with_equals`] |
 //! | derive a value that other reactive code reads | [`Store::select`] |
 //! | react to every change with old and new state | [`Store::subscribe`] |
 //! | react to one part changing | [`Store::subscribe_selector`] |

@@ -15,7 +15,8 @@ use crate::write::Write;
 /// [`Logger::new`] diffs the `{:#?}` output of the state line by line and shows each
 /// changed line as `field: old → new`. [`Logger::json`] (feature `serde`) diffs the JSON
 /// form and shows each changed path, as `todos[1].done: false → true`. A write that did not
-/// commit (dropped or delayed further in) is logged with the diff `(not committed)`.
+/// commit (dropped or delayed further in) is logged with the diff `(not committed)`; a write
+/// the store skipped because it left the state equal is not logged at all.
 ///
 /// Put the logger outermost to see every write as the application made it.
 ///
@@ -23,7 +24,7 @@ use crate::write::Write;
 /// ```
 /// use stateloom_store::{Logger, Store};
 ///
-/// #[derive(Clone, Debug)]
+/// #[derive(Clone, Debug, PartialEq)]
 /// #[allow(dead_code)]
 /// struct Counter { count: i32, label: &'static str }
 ///
@@ -57,7 +58,7 @@ impl<S: serde::Serialize> Logger<S> {
     /// ```
     /// use stateloom_store::{Logger, Store};
     ///
-    /// #[derive(Clone, serde::Serialize)]
+    /// #[derive(Clone, PartialEq, serde::Serialize)]
     /// struct Todo { title: String, done: bool }
     ///
     /// let store = Store::builder(vec![Todo { title: "milk".into(), done: false }])
@@ -94,12 +95,16 @@ impl<S: Clone + 'static> Middleware<S> for Logger<S> {
     fn on_set(&self, api: &Api<S>, next: Next<S>, write: Write<S>) {
         let action = write.action().unwrap_or("anonymous").to_owned();
         let before = api.get_state();
-        let version = api.store().version();
+        let store = api.store();
+        let (version, reached) = (store.version(), store.reached());
         next.run(write);
-        let diff = if api.store().version() == version {
-            "(not committed)".to_owned()
-        } else {
+        let diff = if store.version() != version {
             api.with(|after| (self.diff)(&before, after))
+        } else if store.reached() != reached {
+            // It reached the state and was skipped as equal: nothing happened to log.
+            return;
+        } else {
+            "(not committed)".to_owned()
         };
         tracing::info!(
             target: "stateloom_store::logger",

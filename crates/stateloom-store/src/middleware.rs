@@ -19,6 +19,10 @@ use crate::write::Write;
 /// - **veto**: not call `next` at all;
 /// - **delay**: keep `next` and the write and call `next.run` later ([`Next`] is `Clone`).
 ///
+/// A write that reaches the state equal to it (by the store's equality) is skipped, so a
+/// middleware that rewrites a write into the current state makes it silent. A middleware that
+/// needs to know whether `next.run` committed compares [`Store::version`] before and after.
+///
 /// `on_init` runs once when the store is built, innermost middleware first, so a middleware
 /// sees the state as the ones inside it left it. `on_destroy` runs when the store is
 /// destroyed, outermost first. All three have no-op defaults.
@@ -202,8 +206,8 @@ impl<S: Clone + 'static> Api<S> {
     }
 
     /// Applies a write directly to the state, skipping every middleware; listeners are
-    /// notified. This is how `persist` hydrates a store without the hydration becoming an undo
-    /// step or a logged write.
+    /// notified, unless the write leaves the state equal. This is how `persist` hydrates a
+    /// store without the hydration becoming an undo step or a logged write.
     ///
     /// # Examples
     /// See [`Middleware`].

@@ -30,9 +30,18 @@ use subscription::Listener;
 ///
 /// Writes: [`set_state`](Self::set_state) replaces the state, [`update`](Self::update)
 /// changes it in place, [`patch`](Self::patch) applies a partial update, and
-/// [`named`](Self::named) gives any of them an action name for middleware. Each write is one
-/// change: listeners are called once, synchronously, after it is committed, even inside a
-/// core `batch` (core effects and computeds follow the batch as usual).
+/// [`named`](Self::named) gives any of them an action name for middleware. Each committed
+/// write is one change: listeners are called once, synchronously, after it is committed, even
+/// inside a core `batch` (core effects and computeds follow the batch as usual).
+///
+/// A write whose result equals the current state is skipped, as Zustand does: no listener
+/// is called, no effect re-runs, and no middleware records it (no undo step, no save, no log
+/// line). The comparison happens once the write has passed every middleware, so it covers
+/// every path to the state, a middleware that rewrites a write into the current state
+/// included. [`new`](Self::new) and [`builder`](Self::builder) compare with `PartialEq`;
+/// [`new_with_equals`](Self::new_with_equals) and
+/// [`builder_with_equals`](Self::builder_with_equals) take an equality of your own, also for
+/// a state without `PartialEq` (`|_, _| false` makes every write a change).
 ///
 /// A write made while the store is committing (by a listener, or by a core effect the commit
 /// ran) is queued and applied, in order, after the current write's listeners have all
@@ -51,6 +60,7 @@ use subscription::Listener;
 /// let l = log.clone();
 /// let _sub = store.subscribe(move |new, old| l.borrow_mut().push((old.count, new.count)));
 /// store.named("increment").update(|s| s.count += s.step);
+/// store.update(|s| s.count *= 1); // the same state: skipped
 /// assert_eq!(count.get(), 2);
 /// assert_eq!(*log.borrow(), [(0, 2)]);
 /// ```
@@ -73,8 +83,11 @@ pub struct Named<'a, S> {
 
 /// The shared state of a store.
 pub(crate) struct Inner<S> {
-    /// The state. Its equality is "never equal": every commit is a change.
+    /// The state. Its equality is "never equal": the store compares a write with `equals`
+    /// before committing it, so every commit is a change.
     pub(crate) signal: Signal<S>,
+    /// Whether a write's result is the current state; such a write is skipped.
+    pub(crate) equals: fn(&S, &S) -> bool,
     /// Owns the state signal and the selectors; disposed by `destroy`.
     pub(crate) root: RefCell<Option<Root>>,
     /// Outermost first.
@@ -93,7 +106,10 @@ pub(crate) struct Inner<S> {
     pub(crate) destroy_pending: Cell<bool>,
     /// The state and selectors were disposed (the end of `destroy`).
     pub(crate) disposed: Cell<bool>,
+    /// Committed writes.
     pub(crate) version: Cell<u64>,
+    /// Writes that reached the end of the pipeline: committed, or skipped as equal.
+    pub(crate) reached: Cell<u64>,
 }
 
 impl<S> Drop for Inner<S> {
@@ -105,8 +121,10 @@ impl<S> Drop for Inner<S> {
     }
 }
 
-impl<S: Clone + 'static> Store<S> {
-    /// Creates a store with no middleware.
+impl<S: Clone + PartialEq + 'static> Store<S> {
+    /// Creates a store with no middleware. A write whose result equals the current state (by
+    /// `PartialEq`) is skipped; [`new_with_equals`](Self::new_with_equals) takes another
+    /// equality, or makes a store of a state without `PartialEq`.
     ///
     /// The state and selectors live in a detached core root of the store's own
     /// ([`create_detached_root`](stateloom_core::create_detached_root)): a store built inside an
@@ -117,18 +135,78 @@ impl<S: Clone + 'static> Store<S> {
     /// ```
     /// let store = stateloom_store::Store::new(vec!["milk"]);
     /// assert_eq!(store.get_state(), ["milk"]);
+    /// store.set_state(vec!["milk"]); // equal: nothing happens
+    /// assert_eq!(store.version(), 0);
     /// ```
     #[track_caller]
     pub fn new(initial: S) -> Self {
         Self::builder(initial).build()
     }
 
-    /// Starts a store with middleware; see [`StoreBuilder`].
+    /// Starts a store with middleware, skipping equal writes by `PartialEq`; see
+    /// [`StoreBuilder`].
     ///
     /// # Examples
     /// See [`StoreBuilder`].
     pub fn builder(initial: S) -> StoreBuilder<S> {
-        StoreBuilder::new(initial)
+        StoreBuilder::new(initial, S::eq)
+    }
+}
+
+impl<S: Clone + 'static> Store<S> {
+    /// Creates a store with no middleware that skips a write when `equals(current, new)` is
+    /// true. Any state type can have one: `|_, _| false` makes every write a change.
+    ///
+    /// `equals` is user code run inside a write: a write it makes to the store is queued
+    /// and applied after the current one, and if it panics the write is dropped, nothing of it
+    /// is applied and the store stays usable.
+    ///
+    /// # Examples
+    /// ```
+    /// use stateloom_store::Store;
+    ///
+    /// /// A document without `PartialEq`: only its revision tells two apart.
+    /// #[derive(Clone)]
+    /// struct Doc { revision: u64, body: String }
+    ///
+    /// let store = Store::new_with_equals(
+    ///     Doc { revision: 1, body: "draft".into() },
+    ///     |a, b| a.revision == b.revision,
+    /// );
+    /// store.update(|d| d.body.push('!')); // same revision: skipped
+    /// assert_eq!(store.with(|d| d.body.clone()), "draft");
+    /// store.update(|d| { d.revision += 1; d.body = "final".into(); });
+    /// assert_eq!(store.version(), 1);
+    ///
+    /// // Every write notifies, as a store without any comparison.
+    /// let events = Store::new_with_equals(0, |_, _| false);
+    /// events.set_state(0);
+    /// assert_eq!(events.version(), 1);
+    /// ```
+    #[track_caller]
+    pub fn new_with_equals(initial: S, equals: fn(&S, &S) -> bool) -> Self {
+        Self::builder_with_equals(initial, equals).build()
+    }
+
+    /// Starts a store with middleware that skips a write when `equals(current, new)` is true;
+    /// see [`StoreBuilder`] and [`new_with_equals`](Self::new_with_equals).
+    ///
+    /// # Examples
+    /// ```
+    /// use stateloom_store::{History, Store};
+    ///
+    /// // Floats compare within a tolerance: a write that moves less is not an undo step.
+    /// let history = History::new(10);
+    /// let store = Store::builder_with_equals(1.0_f64, |a, b| (a - b).abs() < 1e-9)
+    ///     .middleware(history.clone())
+    ///     .build();
+    /// store.set_state(1.0 + 1e-12);
+    /// assert_eq!(history.undo_len(), 0);
+    /// store.set_state(2.0);
+    /// assert_eq!(history.undo_len(), 1);
+    /// ```
+    pub fn builder_with_equals(initial: S, equals: fn(&S, &S) -> bool) -> StoreBuilder<S> {
+        StoreBuilder::new(initial, equals)
     }
 
     /// A clone of the state, tracked by the enclosing computed or effect.
@@ -220,7 +298,8 @@ impl<S: Clone + 'static> Store<S> {
         self.inner.signal.with_untracked(f)
     }
 
-    /// Replaces the state. Ignored after [`destroy`](Self::destroy).
+    /// Replaces the state. Ignored after [`destroy`](Self::destroy), and skipped if `state`
+    /// equals the current state.
     ///
     /// # Panics
     /// If a listener panics (the panic continues after the store is left consistent).
@@ -257,7 +336,7 @@ impl<S: Clone + 'static> Store<S> {
 
     /// Changes the state in place with `f`. `f` runs on a copy of the state, so the old state
     /// is still there for listeners and a panic in `f` changes nothing. Ignored after
-    /// [`destroy`](Self::destroy).
+    /// [`destroy`](Self::destroy), and skipped if `f` leaves the state equal to what it was.
     ///
     /// # Examples
     /// ```
@@ -376,7 +455,8 @@ impl<S: Clone + 'static> Store<S> {
         root.run(|| computed_with_equals(move || signal.with(&f), equals))
     }
 
-    /// Calls `listener(new, old)` once after every committed write, until unsubscribed.
+    /// Calls `listener(new, old)` once after every committed write, until unsubscribed. A
+    /// write skipped as equal calls no listener.
     ///
     /// Listeners run synchronously, in subscription order, after core effects triggered by
     /// the same write. A listener subscribed during a notification is first called for the
@@ -514,16 +594,25 @@ impl<S: Clone + 'static> Store<S> {
         self.inner.signal
     }
 
-    /// How many writes have been committed since the store was built (hydration included).
+    /// How many writes have been committed since the store was built (hydration included);
+    /// a write skipped as equal is not counted.
     ///
     /// # Examples
     /// ```
     /// let store = stateloom_store::Store::new(0);
-    /// store.set_state(0);
+    /// store.set_state(0); // equal: skipped
+    /// store.set_state(1);
     /// assert_eq!(store.version(), 1);
     /// ```
     pub fn version(&self) -> u64 {
         self.inner.version.get()
+    }
+
+    /// How many writes reached the end of the pipeline, committed or skipped as equal: with
+    /// [`version`](Self::version), how middleware tells a skipped write from a dropped one.
+    #[cfg(feature = "tracing")]
+    pub(crate) fn reached(&self) -> u64 {
+        self.inner.reached.get()
     }
 
     #[track_caller]

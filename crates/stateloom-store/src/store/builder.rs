@@ -10,7 +10,8 @@ use stateloom_core::{create_detached_root, signal_with_equals};
 use super::{Inner, Store};
 use crate::middleware::{Api, Middleware};
 
-/// Builds a [`Store`] with middleware, created by [`Store::builder`].
+/// Builds a [`Store`] with middleware, created by [`Store::builder`] (equal writes skipped by
+/// `PartialEq`) or [`Store::builder_with_equals`] (by an equality of your own).
 ///
 /// Middleware wraps writes in the order added: the first added is the outermost, so it sees
 /// a write first and the state change last. `on_init` hooks run when [`build`](Self::build)
@@ -40,13 +41,15 @@ use crate::middleware::{Api, Middleware};
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct StoreBuilder<S> {
     initial: S,
+    equals: fn(&S, &S) -> bool,
     middleware: Vec<Rc<dyn Middleware<S>>>,
 }
 
 impl<S: Clone + 'static> StoreBuilder<S> {
-    pub(super) fn new(initial: S) -> Self {
+    pub(super) fn new(initial: S, equals: fn(&S, &S) -> bool) -> Self {
         Self {
             initial,
+            equals,
             middleware: Vec::new(),
         }
     }
@@ -66,13 +69,15 @@ impl<S: Clone + 'static> StoreBuilder<S> {
     /// See [`StoreBuilder`].
     #[track_caller]
     pub fn build(self) -> Store<S> {
-        // The store commits every write as a change: equality is decided by selectors.
+        // The store compares writes itself before committing them (`Inner::equals`), so the
+        // signal counts every commit as a change.
         let (signal, root) =
             create_detached_root(|| signal_with_equals(self.initial, |_, _| false));
         let count = self.middleware.len();
         let store = Store {
             inner: Rc::new(Inner {
                 signal,
+                equals: self.equals,
                 root: RefCell::new(Some(root)),
                 middleware: RefCell::new(self.middleware),
                 listeners: RefCell::new(Vec::new()),
@@ -85,6 +90,7 @@ impl<S: Clone + 'static> StoreBuilder<S> {
                 destroy_pending: Cell::new(false),
                 disposed: Cell::new(false),
                 version: Cell::new(0),
+                reached: Cell::new(0),
             }),
         };
         for index in (0..count).rev() {

@@ -20,6 +20,26 @@ impl Drop for Reset<'_> {
     }
 }
 
+/// Marks a store busy for one commit; when dropped, also on unwind, makes it idle again and
+/// drops the listeners removed meanwhile.
+struct Committing<'a, S>(&'a super::Inner<S>);
+
+impl<'a, S> Committing<'a, S> {
+    fn begin(inner: &'a super::Inner<S>) -> Self {
+        inner.busy.set(true);
+        Self(inner)
+    }
+}
+
+impl<S> Drop for Committing<'_, S> {
+    fn drop(&mut self) {
+        self.0.busy.set(false);
+        if self.0.compact.replace(false) {
+            self.0.listeners.borrow_mut().retain(|l| l.is_active());
+        }
+    }
+}
+
 /// Leaves one pipeline level when dropped, also on unwind.
 struct Leave<'a>(&'a Cell<u32>);
 
@@ -70,7 +90,11 @@ impl<S: Clone + 'static> Store<S> {
         }
     }
 
-    /// Applies `write` to the state and notifies the listeners with the new and old states.
+    /// Applies `write` to the state and notifies the listeners with the new and old states,
+    /// unless the new state equals the current one: then nothing happens.
+    ///
+    /// Every write reaches the state through here (middleware rewrites, `Api::commit`,
+    /// undo and redo, hydration, queued writes), so this is the one place that compares.
     fn commit(&self, write: Write<S>) {
         let inner = &*self.inner;
         debug_assert!(
@@ -78,7 +102,7 @@ impl<S: Clone + 'static> Store<S> {
             "commits never nest; writes are queued while busy"
         );
         let signal = inner.signal;
-        let mut state = match write.into_update() {
+        let state = match write.into_update() {
             Update::Replace(state) => state,
             Update::Mutate(f) => {
                 // A copy keeps the old state for listeners, and a panic in `f` changes nothing.
@@ -87,18 +111,31 @@ impl<S: Clone + 'static> Store<S> {
                 state
             }
         };
-        inner.busy.set(true);
-        let busy = Reset(&inner.busy);
-        // Swap rather than set: `state` becomes the old state without a clone. Core effects
-        // that read the store run inside this call (outside a batch).
-        signal.update(|current| mem::swap(current, &mut state));
-        let old = state;
-        inner.version.set(inner.version.get() + 1);
-        self.notify(&old);
-        drop(busy);
-        if inner.compact.replace(false) {
-            inner.listeners.borrow_mut().retain(|l| l.is_active());
+        // Busy from here: a write made by the equality function, an effect or a listener is
+        // queued, and a panic in any of them leaves the store idle again.
+        let commit = Committing::begin(inner);
+        if signal.with_untracked(|current| (inner.equals)(current, &state)) {
+            inner.reached.set(inner.reached.get() + 1);
+            drop(state);
+            drop(commit);
+            return;
         }
+        inner.reached.set(inner.reached.get() + 1);
+        let old = self.swap_in(state);
+        self.notify(&old);
+        drop(commit);
+    }
+
+    /// Puts `state` in the signal and returns the old state. Swapping rather than setting
+    /// hands the old state back without a clone. Core effects that read the store run inside
+    /// this call, unless a batch is open.
+    fn swap_in(&self, mut state: S) -> S {
+        let inner = &*self.inner;
+        inner
+            .signal
+            .update(|current| mem::swap(current, &mut state));
+        inner.version.set(inner.version.get() + 1);
+        state
     }
 
     /// Calls every listener subscribed before this commit started.

@@ -48,14 +48,36 @@ fn one_event_per_write_with_the_action_and_a_debug_diff() {
             count: 5,
             label: "taps".into(),
         });
-        store.named("same").set_state(store.get_state());
     });
     insta::assert_snapshot!(output, @r#"
      INFO stateloom_store::logger: set_state store=counter action=increment diff=count: 0 → 1
      INFO stateloom_store::logger: set_state store=counter action=anonymous diff=label: "" → "clicks"
      INFO stateloom_store::logger: set_state store=counter action=both diff=count: 1 → 5, label: "clicks" → "taps"
-     INFO stateloom_store::logger: set_state store=counter action=same diff=(no change)
     "#);
+}
+
+#[test]
+fn issue_an_equal_write_logs_nothing() {
+    let output = capture(|| {
+        let store = Store::builder(Counter::default())
+            .middleware(Logger::new("counter"))
+            .build();
+        store.named("same").set_state(store.get_state());
+        store.named("no-op").update(|_| {});
+        store.named("increment").update(|s| s.count += 1);
+    });
+    insta::assert_snapshot!(output, @" INFO stateloom_store::logger: set_state store=counter action=increment diff=count: 0 → 1");
+}
+
+#[test]
+fn a_store_that_notifies_every_write_logs_an_equal_one_as_no_change() {
+    let output = capture(|| {
+        let store = Store::builder_with_equals(Counter::default(), |_, _| false)
+            .middleware(Logger::new("counter"))
+            .build();
+        store.named("same").set_state(store.get_state());
+    });
+    insta::assert_snapshot!(output, @" INFO stateloom_store::logger: set_state store=counter action=same diff=(no change)");
 }
 
 #[test]
@@ -75,7 +97,7 @@ fn writes_dropped_further_in_are_logged_as_not_committed() {
 #[cfg(feature = "serde")]
 #[test]
 fn the_json_logger_shows_changed_paths() {
-    #[derive(Clone, serde::Serialize)]
+    #[derive(Clone, PartialEq, serde::Serialize)]
     struct Todo {
         title: String,
         done: bool,

@@ -1,5 +1,6 @@
 //! Integration tests of stateloom-store, through the public API only.
 
+mod equality;
 mod history;
 #[cfg(feature = "tracing")]
 mod logger;

@@ -287,7 +287,7 @@ fn a_zero_debounce_saves_every_write() {
     let store = Store::builder(Counter::default())
         .middleware(persist.clone())
         .build();
-    for n in 0..5 {
+    for n in 1..=5 {
         store.update(move |s| s.count = n);
     }
     assert_eq!(persist.save_count(), 5);
