@@ -67,6 +67,9 @@ struct HistoryInner<S> {
     group_depth: Cell<u32>,
     /// The open group already recorded its step.
     group_recorded: Cell<bool>,
+    /// Counts changes to the stacks, so a `travel` whose write panicked can tell whether
+    /// putting its step back is still right.
+    generation: Cell<u64>,
 }
 
 /// Ids start at 1: a write's `from_history` of 0 means "from no history".
@@ -109,6 +112,7 @@ impl<S: Clone + 'static> History<S> {
                 api: RefCell::new(None),
                 group_depth: Cell::new(0),
                 group_recorded: Cell::new(false),
+                generation: Cell::new(0),
             }),
         }
     }
@@ -186,6 +190,7 @@ impl<S: Clone + 'static> History<S> {
     pub fn clear(&self) {
         self.inner.past.borrow_mut().clear();
         self.inner.future.borrow_mut().clear();
+        self.inner.bump();
         self.inner.refresh();
     }
 
@@ -229,10 +234,22 @@ impl<S: Clone + 'static> History<S> {
         } else {
             inner.past.borrow_mut().push_back(current);
         }
+        inner.bump();
         inner.refresh();
+        // If the write panics before committing (in a middleware, in the store's equality),
+        // the step is put back, so the stacks still describe the state.
+        let restore = Restore {
+            inner,
+            back,
+            target: Some(target.clone()),
+            generation: inner.generation.get(),
+            version: api.store().version(),
+            api: &api,
+        };
         let mut write = Write::replace(target).with_action(if back { "undo" } else { "redo" });
         write.from_history = inner.id;
         api.set_state(write);
+        restore.disarm();
         true
     }
 }
@@ -265,6 +282,7 @@ impl<S: Clone + 'static> Middleware<S> for History<S> {
             drop(past);
             inner.future.borrow_mut().clear();
             inner.group_recorded.set(grouped);
+            inner.bump();
             inner.refresh();
         }
     }
@@ -284,6 +302,50 @@ impl<S> HistoryInner<S> {
             self.can_undo.set(!self.past.borrow().is_empty());
             self.can_redo.set(!self.future.borrow().is_empty());
         }
+    }
+
+    /// Records that the stacks changed.
+    fn bump(&self) {
+        self.generation.set(self.generation.get() + 1);
+    }
+}
+
+/// Puts back the step a `travel` took, if its write unwinds before committing and nothing
+/// else changed the stacks meanwhile.
+struct Restore<'a, S: Clone + 'static> {
+    inner: &'a HistoryInner<S>,
+    back: bool,
+    /// `None` once the write returned.
+    target: Option<S>,
+    generation: u64,
+    version: u64,
+    api: &'a Api<S>,
+}
+
+impl<S: Clone + 'static> Restore<'_, S> {
+    fn disarm(mut self) {
+        self.target = None;
+    }
+}
+
+impl<S: Clone + 'static> Drop for Restore<'_, S> {
+    fn drop(&mut self) {
+        let Some(target) = self.target.take() else {
+            return;
+        };
+        let inner = self.inner;
+        if inner.generation.get() != self.generation || self.api.store().version() != self.version {
+            return;
+        }
+        if self.back {
+            inner.future.borrow_mut().pop();
+            inner.past.borrow_mut().push_back(target);
+        } else {
+            inner.past.borrow_mut().pop_back();
+            inner.future.borrow_mut().push(target);
+        }
+        inner.bump();
+        inner.refresh();
     }
 }
 

@@ -197,8 +197,84 @@ fn a_state_without_partial_eq_makes_a_store_that_can_notify_every_write() {
 }
 
 thread_local! {
+    /// Makes `panicky` panic while set.
+    static PANIC: Cell<bool> = const { Cell::new(false) };
     /// The store `reentrant` writes to, and what it logs.
     static REENTRANT: RefCell<Option<(Store<i64>, Log)>> = const { RefCell::new(None) };
+}
+
+fn panicky(a: &Counter, b: &Counter) -> bool {
+    assert!(!PANIC.get(), "equality failed");
+    a == b
+}
+
+#[test]
+fn issue_a_panicking_equality_leaves_the_store_consistent_and_usable() {
+    let history = History::new(10);
+    let storage = MemoryStorage::new();
+    let codec = FnCodec::new(
+        |c: &Counter| c.count.to_string().into_bytes(),
+        |b: &[u8]| {
+            let count = String::from_utf8_lossy(b)
+                .parse()
+                .map_err(|e| format!("{e}"))?;
+            Ok(counter(count, ""))
+        },
+    );
+    let persist = Persist::builder("c", storage, codec).build();
+    let store = Store::builder_with_equals(counter(0, ""), panicky)
+        .middleware(persist.clone())
+        .middleware(history.clone())
+        .build();
+    let log = Log::default();
+    let (_sub, root) = watch(&store, &log);
+    let (can_undo, can_redo) = (history.can_undo(), history.can_redo());
+    store.set_state(counter(1, ""));
+    log.take();
+
+    let attempt = |f: &dyn Fn()| {
+        PANIC.set(true);
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+        PANIC.set(false);
+        assert!(result.is_err(), "the equality panicked");
+    };
+    let queued = store.clone();
+    let s = store.clone();
+    attempt(&|| s.set_state(counter(2, "")));
+    attempt(&|| s.update(|c| c.count = 3));
+    let h = history.clone();
+    attempt(&|| {
+        h.undo();
+    });
+    // Nothing of those writes was applied, recorded or saved, and the undo step is back.
+    assert_eq!(store.get_state(), counter(1, ""));
+    assert_eq!(store.version(), 1);
+    assert_eq!((history.undo_len(), history.redo_len()), (1, 0));
+    assert_eq!((can_undo.get(), can_redo.get()), (true, false));
+    assert_eq!(persist.save_count(), 1);
+    assert_eq!(log.take(), "");
+
+    // The store is idle and usable: writes commit, undo works, queued writes still run.
+    let once = Cell::new(true);
+    let _writer = store.subscribe(move |new, _| {
+        if new.count == 4 && once.replace(false) {
+            queued.update(|c| c.count = 5);
+        }
+    });
+    store.set_state(counter(4, ""));
+    assert_eq!(store.get_state(), counter(5, ""));
+    assert_eq!(history.undo_len(), 3);
+    assert!(history.undo());
+    assert_eq!(store.get_state(), counter(4, ""));
+    root.dispose();
+    insta::assert_snapshot!(log.take(), @r"
+    effect 4
+    listener 1 -> 4
+    effect 5
+    listener 4 -> 5
+    effect 4
+    listener 5 -> 4
+    ");
 }
 
 fn reentrant(a: &i64, b: &i64) -> bool {
