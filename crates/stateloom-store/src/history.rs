@@ -6,7 +6,7 @@ use std::fmt;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use stateloom_core::{Computed, Root, Signal, computed, create_detached_root, signal};
+use stateloom_core::{Computed, Root, Signal, batch, computed, create_detached_root, signal};
 
 use crate::middleware::{Api, Middleware, Next};
 use crate::write::Write;
@@ -18,13 +18,16 @@ use crate::write::Write;
 /// [`undo`](Self::undo) and [`redo`](Self::redo). One `History` serves one store.
 ///
 /// Every committed write that passes through it becomes one undo step (the state before
-/// it is kept), and clears the redo steps. [`group`](Self::group) makes several writes one
-/// step. Undo and redo are ordinary writes named `"undo"` and `"redo"` that go through the
-/// whole pipeline (listeners fire, `persist` saves them) but are not recorded as steps.
-/// Hydration by `persist` is not a step.
+/// it is kept), and clears the redo steps; a write the store skips because it left the
+/// state equal is not a step. [`group`](Self::group) makes several writes one step. Undo and
+/// redo are ordinary writes named `"undo"` and `"redo"` that go through the whole pipeline
+/// (listeners fire, `persist` saves them) but are not recorded as steps. Hydration by
+/// `persist` is not a step.
 ///
 /// Place `History` inside middleware that delays or drops writes, so it records only what
 /// is committed. Its [`can_undo`](Self::can_undo) and [`can_redo`](Self::can_redo) signals
+/// change together, and together with the state: a write or an undo changes all three in one
+/// core batch, so an effect reading them never sees a combination that did not exist. They
 /// are disposed when the store is destroyed.
 ///
 /// # Examples
@@ -67,9 +70,21 @@ struct HistoryInner<S> {
     group_depth: Cell<u32>,
     /// The open group already recorded its step.
     group_recorded: Cell<bool>,
+    /// What the next commit does with its old state: set by `on_set` while its write runs
+    /// further in, and taken by the first commit that follows (see `committed`).
+    armed: Cell<Option<Arm>>,
     /// Counts changes to the stacks, so a `travel` whose write panicked can tell whether
     /// putting its step back is still right.
     generation: Cell<u64>,
+}
+
+/// What `on_set` expects of the commit its write leads to.
+#[derive(Clone, Copy)]
+struct Arm {
+    /// Record the old state as an undo step.
+    record: bool,
+    /// The step belongs to an open group.
+    grouped: bool,
 }
 
 /// Ids start at 1: a write's `from_history` of 0 means "from no history".
@@ -112,6 +127,7 @@ impl<S: Clone + 'static> History<S> {
                 api: RefCell::new(None),
                 group_depth: Cell::new(0),
                 group_recorded: Cell::new(false),
+                armed: Cell::new(None),
                 generation: Cell::new(0),
             }),
         }
@@ -235,9 +251,9 @@ impl<S: Clone + 'static> History<S> {
             inner.past.borrow_mut().push_back(current);
         }
         inner.bump();
-        inner.refresh();
-        // If the write panics before committing (in a middleware, in the store's equality),
-        // the step is put back, so the stacks still describe the state.
+        // The flags change in the commit, together with the state (`committed`). If the write
+        // panics before committing (in a middleware, in the store's equality), the step is put
+        // back, so the stacks still describe the state.
         let restore = Restore {
             inner,
             back,
@@ -248,8 +264,14 @@ impl<S: Clone + 'static> History<S> {
         };
         let mut write = Write::replace(target).with_action(if back { "undo" } else { "redo" });
         write.from_history = inner.id;
+        let queued = api.store().is_busy();
         api.set_state(write);
         restore.disarm();
+        // A write that did not commit (skipped as equal, dropped) changed no flag. A queued
+        // one changes them when it reaches this history (`on_set`) or commits.
+        if !queued {
+            inner.refresh();
+        }
         true
     }
 }
@@ -257,32 +279,37 @@ impl<S: Clone + 'static> History<S> {
 impl<S: Clone + 'static> Middleware<S> for History<S> {
     fn on_init(&self, api: &Api<S>) {
         *self.inner.api.borrow_mut() = Some(api.clone());
+        let weak = Rc::downgrade(&self.inner);
+        api.store().add_commit_hook(Rc::new(move |old: &S| {
+            if let Some(inner) = weak.upgrade() {
+                inner.committed(old);
+            }
+        }));
     }
 
-    fn on_set(&self, api: &Api<S>, next: Next<S>, write: Write<S>) {
+    fn on_set(&self, _api: &Api<S>, next: Next<S>, write: Write<S>) {
         let inner = &*self.inner;
-        if write.from_history == inner.id {
-            next.run(write);
-            return;
-        }
-        let grouped = inner.group_depth.get() > 0;
-        let record = inner.limit > 0 && !(grouped && inner.group_recorded.get());
-        let before = record.then(|| api.get_state());
-        let version = api.store().version();
+        // Every write that passes arms the commits further in, an undo or redo included
+        // (unarmed), so none of them takes the arm of an outer write that is still running.
+        let arm = if write.from_history == inner.id {
+            None
+        } else {
+            let grouped = inner.group_depth.get() > 0;
+            Some(Arm {
+                record: inner.limit > 0 && !(grouped && inner.group_recorded.get()),
+                grouped,
+            })
+        };
+        let undo_or_redo = arm.is_none();
+        let disarm = Disarm {
+            armed: &inner.armed,
+            previous: inner.armed.replace(arm),
+        };
         next.run(write);
-        if api.store().version() == version {
-            return;
-        }
-        if let Some(before) = before {
-            let mut past = inner.past.borrow_mut();
-            past.push_back(before);
-            if past.len() > inner.limit {
-                past.pop_front();
-            }
-            drop(past);
-            inner.future.borrow_mut().clear();
-            inner.group_recorded.set(grouped);
-            inner.bump();
+        drop(disarm);
+        if undo_or_redo {
+            // Committed, the write already brought the flags up to date with the state; not
+            // committed (skipped as equal, dropped further in), it leaves them to do here.
             inner.refresh();
         }
     }
@@ -295,18 +322,59 @@ impl<S: Clone + 'static> Middleware<S> for History<S> {
     }
 }
 
+impl<S: Clone> HistoryInner<S> {
+    /// Called inside every commit of the store, in the core batch that swaps the state in:
+    /// records the step the commit's write was armed with, and updates the flags, so effects
+    /// see the new state and the new flags at once.
+    fn committed(&self, old: &S) {
+        if let Some(arm) = self.armed.take()
+            && arm.record
+        {
+            let mut past = self.past.borrow_mut();
+            past.push_back(old.clone());
+            if past.len() > self.limit {
+                past.pop_front();
+            }
+            drop(past);
+            self.future.borrow_mut().clear();
+            self.group_recorded.set(arm.grouped);
+            self.bump();
+        }
+        self.refresh();
+    }
+}
+
 impl<S> HistoryInner<S> {
-    /// Brings `can_undo` and `can_redo` up to date.
+    /// Brings `can_undo` and `can_redo` up to date, in one core batch: an effect reading both
+    /// never sees one updated and the other not.
     fn refresh(&self) {
         if self.root.borrow().is_some() {
-            self.can_undo.set(!self.past.borrow().is_empty());
-            self.can_redo.set(!self.future.borrow().is_empty());
+            let (undo, redo) = (
+                !self.past.borrow().is_empty(),
+                !self.future.borrow().is_empty(),
+            );
+            batch(|| {
+                self.can_undo.set(undo);
+                self.can_redo.set(redo);
+            });
         }
     }
 
     /// Records that the stacks changed.
     fn bump(&self) {
         self.generation.set(self.generation.get() + 1);
+    }
+}
+
+/// Restores the previous arm when dropped, also on unwind.
+struct Disarm<'a> {
+    armed: &'a Cell<Option<Arm>>,
+    previous: Option<Arm>,
+}
+
+impl Drop for Disarm<'_> {
+    fn drop(&mut self) {
+        self.armed.set(self.previous);
     }
 }
 
@@ -337,6 +405,7 @@ impl<S: Clone + 'static> Drop for Restore<'_, S> {
         if inner.generation.get() != self.generation || self.api.store().version() != self.version {
             return;
         }
+        // The flags were not touched: no commit ran `committed`.
         if self.back {
             inner.future.borrow_mut().pop();
             inner.past.borrow_mut().push_back(target);
@@ -345,7 +414,6 @@ impl<S: Clone + 'static> Drop for Restore<'_, S> {
             inner.future.borrow_mut().push(target);
         }
         inner.bump();
-        inner.refresh();
     }
 }
 

@@ -110,7 +110,13 @@ pub(crate) struct Inner<S> {
     pub(crate) version: Cell<u64>,
     /// Writes that reached the end of the pipeline: committed, or skipped as equal.
     pub(crate) reached: Cell<u64>,
+    /// Called in the commit's core batch with the old state, after the new one is in place:
+    /// in-crate middleware whose own signals must change together with the state.
+    pub(crate) commit_hooks: RefCell<Vec<CommitHook<S>>>,
 }
+
+/// See [`Inner::commit_hooks`].
+pub(crate) type CommitHook<S> = Rc<dyn Fn(&S)>;
 
 impl<S> Drop for Inner<S> {
     /// The last handle is gone: free the state and the selectors, which no other owner frees.
@@ -613,6 +619,18 @@ impl<S: Clone + 'static> Store<S> {
     #[cfg(feature = "tracing")]
     pub(crate) fn reached(&self) -> u64 {
         self.inner.reached.get()
+    }
+
+    /// Whether a commit is running: a write made now is queued.
+    pub(crate) fn is_busy(&self) -> bool {
+        self.inner.busy.get()
+    }
+
+    /// Adds a hook called inside every commit; see [`Inner::commit_hooks`].
+    pub(crate) fn add_commit_hook(&self, hook: CommitHook<S>) {
+        if !self.inner.destroyed.get() {
+            self.inner.commit_hooks.borrow_mut().push(hook);
+        }
     }
 
     #[track_caller]

@@ -91,6 +91,7 @@ impl<S: Clone + 'static> StoreBuilder<S> {
                 disposed: Cell::new(false),
                 version: Cell::new(0),
                 reached: Cell::new(0),
+                commit_hooks: RefCell::new(Vec::new()),
             }),
         };
         for index in (0..count).rev() {

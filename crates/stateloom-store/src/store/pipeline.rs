@@ -5,7 +5,7 @@ use std::cell::Cell;
 use std::mem;
 use std::rc::Rc;
 
-use stateloom_core::run_outside_scopes;
+use stateloom_core::{batch, run_outside_scopes};
 
 use super::Store;
 use crate::middleware::{Api, Next};
@@ -121,7 +121,21 @@ impl<S: Clone + 'static> Store<S> {
             return;
         }
         inner.reached.set(inner.reached.get() + 1);
-        let old = self.swap_in(state);
+        let hooks = inner.commit_hooks.borrow().len();
+        let old = if hooks == 0 {
+            self.swap_in(state)
+        } else {
+            // Signals the hooks write (history's flags) change in one core batch with the
+            // state: an effect reading both runs once, after both, and still inside the commit.
+            batch(|| {
+                let old = self.swap_in(state);
+                for i in 0..hooks {
+                    let hook = Rc::clone(&inner.commit_hooks.borrow()[i]);
+                    hook(&old);
+                }
+                old
+            })
+        };
         self.notify(&old);
         drop(commit);
     }
@@ -191,6 +205,7 @@ impl<S: Clone + 'static> Store<S> {
             listener.deactivate();
         }
         drop(listeners);
+        inner.commit_hooks.borrow_mut().clear();
         inner.queue.borrow_mut().clear();
         inner.disposed.set(true);
         if let Some(root) = inner.root.borrow_mut().take() {

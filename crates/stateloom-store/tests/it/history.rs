@@ -1,8 +1,11 @@
 //! `history`: undo and redo against a timeline oracle, groups, limits and the signals.
 
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
 use proptest::prelude::*;
-use stateloom_core::effect;
-use stateloom_store::{History, Store, middleware_fn};
+use stateloom_core::{create_root, effect};
+use stateloom_store::{Api, History, Next, Store, Write, middleware_fn};
 
 use crate::Log;
 
@@ -13,8 +16,24 @@ struct Timeline {
     limit: usize,
 }
 
+/// What an effect reading the state, `can_undo` and `can_redo` sees.
+type Seen = (i32, bool, bool);
+
 impl Timeline {
-    fn set(&mut self, value: i32) {
+    fn current(&self) -> i32 {
+        self.states[self.cursor]
+    }
+
+    fn seen(&self) -> Seen {
+        (
+            self.current(),
+            self.cursor > 0,
+            self.cursor + 1 < self.states.len(),
+        )
+    }
+
+    /// A committed write: a new step.
+    fn step(&mut self, value: i32) {
         self.states.truncate(self.cursor + 1);
         self.states.push(value);
         self.cursor += 1;
@@ -22,6 +41,16 @@ impl Timeline {
             self.states.remove(0);
             self.cursor -= 1;
         }
+    }
+
+    /// A write of `value`: a step unless it equals the current state. Returns whether it
+    /// committed.
+    fn write(&mut self, value: i32) -> bool {
+        let changed = value != self.current();
+        if changed {
+            self.step(value);
+        }
+        changed
     }
 
     fn undo(&mut self) -> bool {
@@ -37,7 +66,7 @@ impl Timeline {
     }
 
     fn clear(&mut self) {
-        self.states = vec![self.states[self.cursor]];
+        self.states = vec![self.current()];
         self.cursor = 0;
     }
 }
@@ -46,59 +75,143 @@ impl Timeline {
 enum Op {
     Set(i32),
     Add(i32),
+    /// A write that a middleware outside the history rewrites to the current state.
+    Rewrite(i32),
+    /// Set the first value; a listener then writes the second, queued behind it.
+    Echo(i32, i32),
+    /// Set the value; a listener then undoes, queued behind it.
+    SetThenUndo(i32),
     Undo,
     Redo,
     Clear,
     Group(Vec<i32>),
 }
 
+/// Values from a small range, so that many writes equal the current state.
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        3 => (0..5).prop_map(Op::Set),
-        2 => (1..5).prop_map(Op::Add),
+        3 => (0..4).prop_map(Op::Set),
+        2 => (0..3).prop_map(Op::Add),
+        1 => (0..4).prop_map(Op::Rewrite),
+        1 => (0..4, 0..4).prop_map(|(a, b)| Op::Echo(a, b)),
+        1 => (0..4).prop_map(Op::SetThenUndo),
         3 => Just(Op::Undo),
         2 => Just(Op::Redo),
         1 => Just(Op::Clear),
-        1 => proptest::collection::vec(0..5, 0..4).prop_map(Op::Group),
+        1 => proptest::collection::vec(0..4, 0..4).prop_map(Op::Group),
     ]
 }
 
 proptest! {
     #[test]
-    fn history_matches_a_timeline(limit in 0_usize..6, ops in proptest::collection::vec(op(), 0..40)) {
+    fn history_matches_a_timeline(limit in 0_usize..5, ops in proptest::collection::vec(op(), 0..40)) {
         let history = History::new(limit);
-        let store = Store::builder(0).middleware(history.clone()).build();
+        let rewrite = middleware_fn(|api: &Api<i32>, next: Next<i32>, write: Write<i32>| {
+            if write.action() == Some("rewrite") {
+                next.run(Write::replace(api.get_state()));
+            } else {
+                next.run(write);
+            }
+        });
+        let store = Store::builder(0).middleware(rewrite).middleware(history.clone()).build();
+        // What listeners do after the next commit: write a value, or undo.
+        let echo: Rc<Cell<Option<i32>>> = Rc::default();
+        let undo_next = Rc::new(Cell::new(false));
+        let (s, h, e, u) = (store.clone(), history.clone(), echo.clone(), undo_next.clone());
+        let _sub = store.subscribe(move |_, _| {
+            if let Some(value) = e.take() {
+                s.set_state(value);
+            }
+            if u.take() {
+                h.undo();
+            }
+        });
+        let seen: Rc<RefCell<Vec<Seen>>> = Rc::default();
+        let (s, sn) = (store.clone(), seen.clone());
+        let (can_undo, can_redo) = (history.can_undo(), history.can_redo());
+        let ((), root) = create_root(|| {
+            effect(move || sn.borrow_mut().push((s.get_state(), can_undo.get(), can_redo.get())));
+        });
         let mut model = Timeline { states: vec![0], cursor: 0, limit };
         for op in ops {
+            let start = model.seen();
+            let runs = seen.borrow().len();
+            // Every state the model passes through during the op; `None` if not tracked.
+            let mut states = Some(Vec::new());
             match op {
                 Op::Set(v) => {
                     store.set_state(v);
-                    // A write equal to the current state is skipped: not a step.
-                    if v != model.states[model.cursor] { model.set(v); }
+                    if model.write(v) { states = Some(vec![model.seen()]); }
                 }
                 Op::Add(d) => {
                     store.update(move |n| *n += d);
-                    let v = model.states[model.cursor] + d;
-                    model.set(v);
+                    let v = model.current() + d;
+                    if model.write(v) { states = Some(vec![model.seen()]); }
                 }
-                Op::Undo => prop_assert_eq!(history.undo(), model.undo()),
-                Op::Redo => prop_assert_eq!(history.redo(), model.redo()),
-                Op::Clear => { history.clear(); model.clear(); }
+                Op::Rewrite(v) => store.named("rewrite").set_state(v),
+                Op::Echo(a, b) => {
+                    echo.set(Some(b));
+                    store.set_state(a);
+                    echo.set(None);
+                    let mut passed = Vec::new();
+                    if model.write(a) {
+                        passed.push(model.seen());
+                        if model.write(b) { passed.push(model.seen()); }
+                    }
+                    states = Some(passed);
+                }
+                Op::SetThenUndo(v) => {
+                    undo_next.set(true);
+                    store.set_state(v);
+                    undo_next.set(false);
+                    let mut passed = Vec::new();
+                    if model.write(v) {
+                        passed.push(model.seen());
+                        model.undo();
+                        passed.push(model.seen());
+                    }
+                    states = Some(passed);
+                }
+                Op::Undo => {
+                    prop_assert_eq!(history.undo(), model.undo());
+                    states = Some(vec![model.seen()]);
+                }
+                Op::Redo => {
+                    prop_assert_eq!(history.redo(), model.redo());
+                    states = Some(vec![model.seen()]);
+                }
+                Op::Clear => {
+                    history.clear();
+                    model.clear();
+                    states = Some(vec![model.seen()]);
+                }
                 Op::Group(values) => {
                     history.group(|| for v in &values { store.set_state(*v) });
                     // The group is one step if any of its writes changed the state.
-                    let before = model.states[model.cursor];
+                    let before = model.current();
                     if let Some(&last) = values.last() && values.iter().any(|v| *v != before) {
-                        model.set(last);
+                        model.step(last);
                     }
+                    states = None;
                 }
             }
-            prop_assert_eq!(store.get_state(), model.states[model.cursor]);
+            prop_assert_eq!(store.get_state(), model.current());
             prop_assert_eq!(history.undo_len(), model.cursor);
             prop_assert_eq!(history.redo_len(), model.states.len() - 1 - model.cursor);
             prop_assert_eq!(history.can_undo().get(), model.cursor > 0);
             prop_assert_eq!(history.can_redo().get(), model.cursor + 1 < model.states.len());
+            // The effect saw only states that existed, at most one run each, ending on the
+            // current one.
+            let runs: Vec<Seen> = seen.borrow()[runs..].to_vec();
+            prop_assert_eq!(runs.last().copied().unwrap_or(start), model.seen());
+            if let Some(states) = states {
+                prop_assert!(runs.len() <= states.len(), "{:?} for {:?}", runs, states);
+                for run in &runs {
+                    prop_assert!(states.contains(run), "{:?} is not one of {:?}", run, states);
+                }
+            }
         }
+        root.dispose();
         store.destroy();
     }
 }
@@ -155,6 +268,69 @@ fn can_undo_and_can_redo_are_signals_effects_can_read() {
     undo true redo true
     undo false redo true
     undo false redo false
+    ");
+}
+
+#[test]
+fn issue_the_flags_and_the_state_change_together_in_every_operation() {
+    let history = History::new(2);
+    let store = Store::builder(0).middleware(history.clone()).build();
+    let log = Log::default();
+    let (l, s) = (log.clone(), store.clone());
+    let (can_undo, can_redo) = (history.can_undo(), history.can_redo());
+    let ((), root) = create_root(|| {
+        effect(move || {
+            l.push(format!(
+                "state {} undo {} redo {}",
+                s.get_state(),
+                can_undo.get(),
+                can_redo.get()
+            ));
+        });
+    });
+    log.push("write 1");
+    store.set_state(1);
+    log.push("undo");
+    history.undo();
+    log.push("redo");
+    history.redo();
+    log.push("undo");
+    history.undo();
+    log.push("a new write after undo");
+    store.set_state(2);
+    log.push("writes 3 and 4: the limit evicts the oldest step");
+    store.set_state(3);
+    store.set_state(4);
+    log.push("undo twice, back to the oldest kept state");
+    history.undo();
+    history.undo();
+    log.push("redo");
+    history.redo();
+    log.push("clear with steps on both sides");
+    history.clear();
+    root.dispose();
+    insta::assert_snapshot!(log.take(), @r"
+    state 0 undo false redo false
+    write 1
+    state 1 undo true redo false
+    undo
+    state 0 undo false redo true
+    redo
+    state 1 undo true redo false
+    undo
+    state 0 undo false redo true
+    a new write after undo
+    state 2 undo true redo false
+    writes 3 and 4: the limit evicts the oldest step
+    state 3 undo true redo false
+    state 4 undo true redo false
+    undo twice, back to the oldest kept state
+    state 3 undo true redo true
+    state 2 undo false redo true
+    redo
+    state 3 undo true redo true
+    clear with steps on both sides
+    state 3 undo false redo false
     ");
 }
 
