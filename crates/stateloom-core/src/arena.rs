@@ -104,6 +104,16 @@ impl<T: Slot> Arena<T> {
         (slot.generation() == generation).then_some(slot)
     }
 
+    /// Mutable access to the value at `index` if the slot is occupied, by whichever value.
+    ///
+    /// For indices kept across calls into user code, which may have freed the slot (and
+    /// possibly reused it): unlike [`at_mut`](Self::at_mut), a vacant slot is a checked miss.
+    pub(crate) fn occupied_mut(&mut self, index: u32) -> Option<&mut T> {
+        self.slots
+            .get_mut(index as usize)
+            .filter(|slot| slot.generation() % 2 == 1)
+    }
+
     /// The generation of the live value at `index`, if the slot is occupied.
     pub(crate) fn generation(&self, index: u32) -> Option<u32> {
         self.slots

@@ -1,4 +1,4 @@
-//! Runtime diagnostics and options: live counts and the batch hook.
+//! Runtime diagnostics and options: live counts, the batch hook and the flush round limit.
 
 use std::rc::Rc;
 
@@ -66,6 +66,46 @@ pub fn runtime_stats() -> RuntimeStats {
 /// ```
 pub fn set_batch_hook(hook: impl Fn(&mut dyn FnMut()) + 'static) {
     with_runtime(|rt| *rt.batch_hook.borrow_mut() = Some(Rc::new(hook)));
+}
+
+/// Sets how many flush rounds this thread's runtime runs before it concludes that effects
+/// keep re-triggering each other, and returns the previous limit. The default is 100.
+///
+/// A flush runs the scheduled effects in rounds: the effects scheduled by one round's writes
+/// run in the next. An effect that writes what it reads re-runs until the graph settles, which
+/// is right; one that never settles (it writes `f64::NAN`, or toggles a flag) would run its side
+/// effects without end. After `limit` rounds the flush stops with
+/// [`Error::EffectLoop`](crate::Error::EffectLoop), raised as a panic by the write that
+/// started it: the effects still scheduled are dropped from the flush without running, and
+/// stay subscribed, so the next change to what they read runs them again. Every other effect
+/// and the rest of the graph keep working.
+///
+/// # Panics
+/// If `limit` is 0 (no effect could ever run in a flush).
+///
+/// # Examples
+/// ```
+/// use stateloom_core::{effect, set_flush_round_limit, signal};
+/// use std::{cell::Cell, panic, rc::Rc};
+///
+/// let previous = set_flush_round_limit(5);
+/// let s = signal(0.0_f64);
+/// let runs = Rc::new(Cell::new(0));
+/// let r = runs.clone();
+/// let outcome = panic::catch_unwind(panic::AssertUnwindSafe(|| {
+///     effect(move || {
+///         r.set(r.get() + 1);
+///         s.get();
+///         s.set(f64::NAN); // never equal to itself: the effect never settles
+///     });
+/// }));
+/// assert!(outcome.is_err()); // `Error::EffectLoop`, raised as a panic
+/// assert_eq!(runs.get(), 1 + 5); // its first run, then one per round
+/// set_flush_round_limit(previous);
+/// ```
+pub fn set_flush_round_limit(limit: usize) -> usize {
+    assert!(limit > 0, "the flush round limit must be at least 1");
+    with_runtime(|rt| rt.flush_round_limit.replace(limit))
 }
 
 /// Removes the batch hook installed with [`set_batch_hook`].

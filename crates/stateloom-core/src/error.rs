@@ -32,9 +32,10 @@ pub enum Error {
         /// Where the computed was created.
         origin: Origin,
     },
-    /// Effects kept re-triggering each other and the flush gave up.
+    /// Effects kept re-triggering each other and the flush gave up (see
+    /// [`set_flush_round_limit`](crate::set_flush_round_limit)).
     #[error(
-        "effects did not settle after {rounds} flush rounds: an effect keeps writing a signal that re-triggers it (one of them: {origin}); the remaining effects stay scheduled"
+        "effects did not settle after {rounds} flush rounds: an effect keeps writing a signal that re-triggers it (one of them: {origin}); the effects still scheduled were dropped from this flush without running and run again when what they read changes"
     )]
     EffectLoop {
         /// How many rounds ran before the flush stopped.

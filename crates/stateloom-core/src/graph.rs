@@ -83,6 +83,10 @@ pub(crate) struct Graph {
     pub(crate) next_seq: u32,
     /// Counter for per-run stamps on links (detects a dependency read twice in one run).
     pub(crate) next_stamp: u32,
+    /// Moves whenever the dependency list of a node flagged `CHECKING` may have changed (a
+    /// link unlinked, the node run or freed), so a check that called user code knows whether
+    /// the link ids it holds still mean what they meant (see `Runtime::check_dirty`).
+    pub(crate) check_epoch: u32,
 }
 
 impl Graph {
@@ -98,6 +102,7 @@ impl Graph {
             cleanups: BTreeMap::new(),
             next_seq: 0,
             next_stamp: 0,
+            check_epoch: 0,
         }
     }
 
@@ -178,9 +183,31 @@ impl Graph {
         }
     }
 
+    /// Whether `index` owns a node that is not running. (A running child is disposed when its
+    /// run ends, after its owner is gone.)
+    pub(crate) fn has_idle_child(&self, index: u32) -> bool {
+        let mut child = self.nodes.at(index).first_child;
+        while child != NIL {
+            let node = self.nodes.at(child);
+            if !node.flags.contains(Flags::RUNNING) {
+                return true;
+            }
+            child = node.next_sibling;
+        }
+        false
+    }
+
     /// Detaches `index` from every dependency and every subscriber and frees it, returning
     /// its payload so the caller can drop it with the graph released.
     pub(crate) fn free(&mut self, index: u32) -> Freed {
+        let flags = self.nodes.at(index).flags;
+        debug_assert!(
+            !flags.intersects(Flags::RUNNING | Flags::HAS_CLEANUPS),
+            "stateloom internal error: freeing node {index}, running or with cleanups left"
+        );
+        if flags.contains(Flags::CHECKING) {
+            self.invalidate_checks();
+        }
         self.orphan(index);
         let mut link = self.nodes.at(index).deps;
         while link != NIL {
@@ -210,6 +237,12 @@ impl Graph {
             has_pending: node.flags.contains(Flags::HAS_PENDING),
             payload: node.payload,
         }
+    }
+
+    /// Tells every dependency check in progress that the link ids it holds may be stale.
+    #[cold]
+    pub(crate) fn invalidate_checks(&mut self) {
+        self.check_epoch = self.check_epoch.wrapping_add(1);
     }
 
     /// Puts the flush queue in creation order, if it is not already.

@@ -35,8 +35,9 @@
 //!   belong to it and are disposed with it; an effect's children are disposed before it
 //!   re-runs. Reading a disposed handle is an error naming where the node was created.
 //! - **Failures stay local.** A computed that reads itself is [`Error::Cycle`]; effects that
-//!   re-trigger each other forever stop with [`Error::EffectLoop`]; a panicking effect does not
-//!   stop the others; after a panic in user code the runtime stays usable.
+//!   re-trigger each other forever stop with [`Error::EffectLoop`] after 100 flush rounds
+//!   ([`set_flush_round_limit`]); a panicking effect or cleanup does not stop the others; after
+//!   a panic in user code the runtime stays usable.
 //!
 //! # Which construct do I use?
 //! | you want to | use |
@@ -72,7 +73,9 @@ mod subscribable;
 
 pub use batch::{batch, on_cleanup, untrack};
 pub use computed::{Computed, computed, computed_with_equals};
-pub use diagnostics::{RuntimeStats, clear_batch_hook, runtime_stats, set_batch_hook};
+pub use diagnostics::{
+    RuntimeStats, clear_batch_hook, runtime_stats, set_batch_hook, set_flush_round_limit,
+};
 pub use effect::{Effect, effect};
 pub use error::{Error, Origin, Result};
 pub use root::{Root, create_detached_root, create_root};

@@ -3,9 +3,8 @@
 use std::fmt;
 use std::panic::{AssertUnwindSafe, Location, catch_unwind, resume_unwind};
 
-use crate::arena::NIL;
 use crate::graph::{Flags, NodeKind, Payload};
-use crate::runtime::{NodeRef, try_with_runtime, with_runtime};
+use crate::runtime::{NodeRef, Owner, try_with_runtime, with_runtime};
 
 /// Runs `f` with a new [`Root`] as the owner of every node it creates, untracked, and returns
 /// `f`'s value together with the root. Disposing the root disposes all of them.
@@ -84,7 +83,7 @@ impl Root {
                 "`Root::run` on a disposed root ({})",
                 self.node.origin()
             );
-            rt.with_owner(self.node.index, f)
+            rt.with_owner(self.node.into(), f)
         })
     }
 
@@ -93,6 +92,11 @@ impl Root {
     ///
     /// Called while the thread exits, after its runtime is gone (from a `Drop` run by the
     /// runtime's own teardown, say), it does nothing: the nodes went with the runtime.
+    ///
+    /// # Panics
+    /// If a cleanup (or the destructor of a value owned by a node) panics, the disposal
+    /// finishes first (every other cleanup runs and every node is freed), then the first
+    /// panic continues.
     ///
     /// # Examples
     /// See [`create_root`].
@@ -110,14 +114,15 @@ fn new_root<T>(
     with_runtime(|rt| {
         let create = || rt.create(NodeKind::Root, Flags::default(), Payload::none(), location);
         let node = if detached {
-            rt.with_owner(NIL, create)
+            rt.with_owner(Owner::NONE, create)
         } else {
             create()
         };
-        match catch_unwind(AssertUnwindSafe(|| rt.with_owner(node.index, f))) {
+        match catch_unwind(AssertUnwindSafe(|| rt.with_owner(node.into(), f))) {
             Ok(value) => (value, Root { node }),
             Err(payload) => {
-                rt.dispose(node);
+                // The body's panic wins over one from a cleanup of what it created.
+                let _ = catch_unwind(AssertUnwindSafe(|| rt.dispose(node)));
                 resume_unwind(payload)
             }
         }

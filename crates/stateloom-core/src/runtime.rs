@@ -21,7 +21,7 @@ use std::panic::Location;
 use std::ptr::NonNull;
 use std::rc::Rc;
 
-use crate::arena::NIL;
+use crate::arena::{NIL, Slot};
 use crate::error::{Error, Origin};
 use crate::graph::{Flags, Freed, Graph, GraphCell, Node, NodeKind, Payload, payload_prefix};
 
@@ -69,6 +69,31 @@ impl std::fmt::Debug for NodeRef {
     }
 }
 
+/// The owner of nodes created now: a node's index and generation, so an owner that user code
+/// disposed while it was current is recognised instead of adopting children in a freed slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Owner {
+    pub(crate) index: u32,
+    pub(crate) generation: u32,
+}
+
+impl Owner {
+    /// No owner: nodes created now belong to nobody.
+    pub(crate) const NONE: Owner = Owner {
+        index: NIL,
+        generation: 0,
+    };
+}
+
+impl From<NodeRef> for Owner {
+    fn from(node: NodeRef) -> Self {
+        Owner {
+            index: node.index,
+            generation: node.generation,
+        }
+    }
+}
+
 /// The state of one thread's reactive world.
 pub(crate) struct Runtime {
     pub(crate) graph: GraphCell,
@@ -76,8 +101,8 @@ pub(crate) struct Runtime {
     pub(crate) active: Cell<u32>,
     /// The run stamp of `active`'s current run.
     pub(crate) stamp: Cell<u32>,
-    /// The owner of nodes created now, or `NIL`.
-    pub(crate) owner: Cell<u32>,
+    /// The owner of nodes created now, or [`Owner::NONE`].
+    pub(crate) owner: Cell<Owner>,
     /// Depth of nested batches; consumer runs count as batches too.
     pub(crate) batch_depth: Cell<u32>,
     pub(crate) flushing: Cell<bool>,
@@ -91,6 +116,8 @@ pub(crate) struct Runtime {
     pub(crate) in_scope: Cell<bool>,
     /// Payloads of freed nodes that a read or write still uses; dropped once it ends.
     graveyard: RefCell<Vec<Freed>>,
+    /// Flush rounds after which effects that keep re-triggering each other are given up on.
+    pub(crate) flush_round_limit: Cell<usize>,
 }
 
 thread_local! {
@@ -161,7 +188,7 @@ fn too_many_reads() -> ! {
 struct ContextGuard<'a> {
     rt: &'a Runtime,
     active: u32,
-    owner: u32,
+    owner: Owner,
     stamp: u32,
 }
 
@@ -179,7 +206,7 @@ impl Runtime {
             graph: GraphCell::new(Graph::new()),
             active: Cell::new(NIL),
             stamp: Cell::new(0),
-            owner: Cell::new(NIL),
+            owner: Cell::new(Owner::NONE),
             batch_depth: Cell::new(0),
             flushing: Cell::new(false),
             run_depth: Cell::new(0),
@@ -188,11 +215,12 @@ impl Runtime {
             scopes: RefCell::new(Vec::new()),
             in_scope: Cell::new(false),
             graveyard: RefCell::new(Vec::new()),
+            flush_round_limit: Cell::new(flush::DEFAULT_FLUSH_ROUND_LIMIT),
         }
     }
 
     /// Swaps in a tracking context and returns a guard that restores the previous one.
-    fn enter(&self, active: u32, owner: u32, stamp: u32) -> ContextGuard<'_> {
+    fn enter(&self, active: u32, owner: Owner, stamp: u32) -> ContextGuard<'_> {
         ContextGuard {
             rt: self,
             active: self.active.replace(active),
@@ -203,15 +231,31 @@ impl Runtime {
 
     /// Runs `f` without tracking reads (and without an owner when `detach` is set).
     pub(crate) fn untracked<R>(&self, detach: bool, f: impl FnOnce() -> R) -> R {
-        let owner = if detach { NIL } else { self.owner.get() };
+        let owner = if detach {
+            Owner::NONE
+        } else {
+            self.owner.get()
+        };
         let _guard = self.enter(NIL, owner, self.stamp.get());
         f()
     }
 
     /// Runs `f` with `owner` as the owner of new nodes, untracked.
-    pub(crate) fn with_owner<R>(&self, owner: u32, f: impl FnOnce() -> R) -> R {
+    pub(crate) fn with_owner<R>(&self, owner: Owner, f: impl FnOnce() -> R) -> R {
         let _guard = self.enter(NIL, owner, self.stamp.get());
         f()
+    }
+
+    /// The current owner's index if it is still alive, else `NIL`: a node created under an
+    /// owner that user code disposed meanwhile (a `Root::run` closure that disposed an
+    /// ancestor of the root, say) belongs to nobody.
+    pub(crate) fn live_owner(&self, graph: &Graph) -> u32 {
+        let owner = self.owner.get();
+        if owner.index != NIL && graph.nodes.get(owner.index, owner.generation).is_some() {
+            owner.index
+        } else {
+            NIL
+        }
     }
 
     /// Creates a node owned by the current owner.
@@ -222,11 +266,9 @@ impl Runtime {
         payload: Payload,
         origin: &'static Location<'static>,
     ) -> NodeRef {
-        let owner = self.owner.get();
-        let (index, generation) = self
-            .graph
-            .borrow_mut()
-            .insert(Node::new(kind, flags, payload, origin), owner);
+        let mut graph = self.graph.borrow_mut();
+        let owner = self.live_owner(&graph);
+        let (index, generation) = graph.insert(Node::new(kind, flags, payload, origin), owner);
         NodeRef {
             index,
             generation,
@@ -336,7 +378,7 @@ impl Runtime {
             if flags.contains(Flags::RUNNING) {
                 return Err(ReadFail::Cycle);
             }
-            self.refresh(node.index, flags);
+            self.refresh(node, flags);
             self.flush_if_idle();
         }
         let mut graph = self.graph.borrow_mut();
@@ -355,17 +397,19 @@ impl Runtime {
         Ok(ptr)
     }
 
-    /// Brings a computed up to date.
-    fn refresh(&self, index: u32, flags: Flags) {
-        if flags.intersects(Flags::DIRTY | Flags::STALE) || self.check_dirty(index) {
-            self.recompute(index);
+    /// Brings a computed up to date (unless user code disposed it during the check).
+    fn refresh(&self, node: NodeRef, flags: Flags) {
+        let dirty = flags.intersects(Flags::DIRTY | Flags::STALE)
+            || self.check_dirty(node.index, node.generation);
+        let mut graph = self.graph.borrow_mut();
+        let Some(n) = graph.nodes.get_mut(node.index, node.generation) else {
+            return;
+        };
+        if dirty {
+            drop(graph);
+            self.recompute(node.index);
         } else {
-            self.graph
-                .borrow_mut()
-                .nodes
-                .at_mut(index)
-                .flags
-                .remove(Flags::PENDING);
+            n.flags.remove(Flags::PENDING);
         }
     }
 
@@ -457,26 +501,39 @@ impl Runtime {
     }
 
     /// Runs a computed's or effect's closure with tracking, disposing what its previous run
-    /// created first. Returns whether a computed's value changed.
+    /// created first. Returns whether a computed's value changed and the computed is still
+    /// alive (its run, or a cleanup, may have disposed it).
+    ///
+    /// `index` must be a live node that is not running.
     ///
     /// Inlined into each caller, so recomputing computeds and running effects call their
     /// closures from different call sites: one shared indirect call mispredicts whenever the
     /// kinds alternate, as they do in every flush (check an effect, recompute, run it).
     #[inline(always)]
     pub(crate) fn run_consumer(&self, index: u32) -> bool {
-        let (ops, stamp, has_owned) = {
+        let (ops, stamp, has_owned, generation) = {
             let mut graph = self.graph.borrow_mut();
             // `0` is the mark of a source no run has tracked, so it is never a stamp.
             graph.next_stamp = graph.next_stamp.checked_add(1).unwrap_or(1);
             let stamp = graph.next_stamp;
             let node = graph.nodes.at_mut(index);
+            debug_assert!(
+                !node.flags.contains(Flags::RUNNING),
+                "stateloom internal error: node {index} runs inside its own run"
+            );
+            let checking = node.flags.contains(Flags::CHECKING);
             node.flags
                 .remove(Flags::DIRTY | Flags::PENDING | Flags::STALE);
             node.flags.insert(Flags::RUNNING);
             node.deps_tail = NIL;
             let has_owned = node.first_child != NIL || node.flags.contains(Flags::HAS_CLEANUPS);
             let ops = node.payload.as_ptr();
-            (ops, stamp, has_owned)
+            let generation = node.generation();
+            if checking {
+                // Re-running a node an enclosing check is walking rewrites its dependencies.
+                graph.invalidate_checks();
+            }
+            (ops, stamp, has_owned, generation)
         };
         // SAFETY: the node is flagged `RUNNING` from above until `RunGuard` drops, after the
         // call below returns. Nothing frees the payload of a running node: `dispose` and
@@ -491,7 +548,7 @@ impl Runtime {
             index,
             finished: false,
             active: self.active.replace(index),
-            owner: self.owner.replace(index),
+            owner: self.owner.replace(Owner { index, generation }),
             stamp: self.stamp.replace(stamp),
         };
         self.batch_depth.set(self.batch_depth.get() + 1);
@@ -502,6 +559,11 @@ impl Runtime {
             self.active.set(NIL);
             self.dispose_owned(index);
             self.active.set(index);
+            if self.is_dispose_requested(index) {
+                // A cleanup disposed this node: it does not run again.
+                run.finished = true;
+                return false;
+            }
         }
         #[cfg(feature = "tracing")]
         let _span = tracing::trace_span!("stateloom.run", node = index).entered();
@@ -511,7 +573,19 @@ impl Runtime {
             ops.update()
         };
         run.finished = true;
-        changed
+        drop(run);
+        changed && self.graph.borrow().nodes.get(index, generation).is_some()
+    }
+
+    /// Whether `index`, a running node, was asked to be disposed when its run ends.
+    #[cold]
+    fn is_dispose_requested(&self, index: u32) -> bool {
+        self.graph
+            .borrow()
+            .nodes
+            .at(index)
+            .flags
+            .contains(Flags::DISPOSE_REQUESTED)
     }
 
     /// Whether a flush has anything to do.
@@ -547,7 +621,7 @@ struct RunGuard<'a> {
     index: u32,
     finished: bool,
     active: u32,
-    owner: u32,
+    owner: Owner,
     stamp: u32,
 }
 

@@ -2,7 +2,7 @@
 //! lists at once, the dependency's subscribers and the subscriber's dependencies.
 #![allow(unsafe_code)] // Unchecked indexing by internal link ids; see `Links::at`.
 
-use super::Graph;
+use super::{Flags, Graph};
 use crate::arena::NIL;
 
 /// How many of a run's latest dependencies `link` searches before creating a link.
@@ -289,8 +289,12 @@ impl Graph {
         }
         // While `sub` runs, `deps_tail` is its tracking cursor and may point anywhere in the
         // list; keep it on a live link.
-        if self.nodes.at(sub).deps_tail == id {
-            self.nodes.at_mut(sub).deps_tail = prev_dep;
+        let node = self.nodes.at_mut(sub);
+        if node.deps_tail == id {
+            node.deps_tail = prev_dep;
+        }
+        if node.flags.contains(Flags::CHECKING) {
+            self.invalidate_checks();
         }
         if next_sub != NIL {
             self.links.at_mut(next_sub).prev_sub = prev_sub;
@@ -355,7 +359,7 @@ mod tests {
     use std::panic::Location;
 
     use super::*;
-    use crate::graph::{Flags, Node, NodeKind, Payload};
+    use crate::graph::{Node, NodeKind, Payload};
 
     fn node(graph: &mut Graph, kind: NodeKind) -> u32 {
         graph

@@ -63,6 +63,10 @@ impl Flags {
     pub(crate) const UPDATING: Flags = Flags(1 << 9);
     /// Signal: the payload's pending slot holds a write not committed yet.
     pub(crate) const HAS_PENDING: Flags = Flags(1 << 10);
+    /// Computed or effect: on the path of a dependency check that is in progress (see
+    /// `Runtime::check_dirty`). The check keeps ids of this node's links across calls into
+    /// user code, so a change to its dependency list invalidates the check.
+    pub(crate) const CHECKING: Flags = Flags(1 << 11);
 
     /// Where the node's kind starts; the flags above stay below it.
     const KIND_SHIFT: u32 = 13;

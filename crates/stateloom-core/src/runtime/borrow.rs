@@ -15,6 +15,7 @@
 
 use std::ptr::NonNull;
 
+use super::dispose::Panics;
 use super::{NodeRef, Runtime};
 use crate::error::Origin;
 use crate::graph::{Flags, Freed, NodeOps};
@@ -202,8 +203,9 @@ impl Runtime {
         }
     }
 
-    /// Drops the payloads in the graveyard that nothing uses any more.
-    pub(crate) fn bury_released(&self) {
+    /// Drops the payloads in the graveyard that nothing uses any more; a destructor's panic is
+    /// kept in `panics` and does not stop the others.
+    pub(crate) fn bury_released(&self, panics: &mut Panics) {
         let released: Vec<Freed> = {
             let mut graveyard = self.graveyard.borrow_mut();
             if graveyard.is_empty() {
@@ -213,6 +215,8 @@ impl Runtime {
                 .extract_if(.., |b| b.pins == 0 && !b.payload.in_use())
                 .collect()
         };
-        drop(released);
+        for freed in released {
+            panics.catch(|| drop(freed));
+        }
     }
 }

@@ -1,25 +1,55 @@
 //! Ownership: cleanups, and disposing nodes together with everything they own.
+//!
+//! Disposal calls user code (cleanups, and destructors of values and closures), which may
+//! panic, dispose other nodes or create new ones. A disposal always finishes: every cleanup
+//! runs and every node is freed, and only then does the first panic continue.
+
+use std::any::Any;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
 use super::{NodeRef, Runtime};
 use crate::arena::NIL;
 use crate::graph::{Cleanup, Flags};
 
+/// The first panic of a sequence of calls into user code that must all happen.
+#[derive(Default)]
+pub(crate) struct Panics(Option<Box<dyn Any + Send>>);
+
+impl Panics {
+    /// Runs `f`, keeping its panic if it is the first one.
+    pub(crate) fn catch(&mut self, f: impl FnOnce()) {
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
+            self.0.get_or_insert(payload);
+        }
+    }
+
+    /// Continues the first panic, if there was one.
+    pub(crate) fn resume(self) {
+        if let Some(payload) = self.0 {
+            resume_unwind(payload);
+        }
+    }
+}
+
 impl Runtime {
     /// Registers a cleanup on the current owner. Returns `false` (and drops `f`) if there is
-    /// no owner.
+    /// no owner, or the owner was disposed.
     pub(crate) fn on_cleanup(&self, f: Cleanup) -> bool {
-        let owner = self.owner.get();
+        let mut graph = self.graph.borrow_mut();
+        let owner = self.live_owner(&graph);
         if owner == NIL {
+            drop(graph);
+            drop(f);
             return false;
         }
-        let mut graph = self.graph.borrow_mut();
         graph.nodes.at_mut(owner).flags.insert(Flags::HAS_CLEANUPS);
         graph.cleanups.entry(owner).or_default().push(f);
         true
     }
 
-    /// Runs the cleanups of `index`, newest first, untracked and without an owner.
-    fn run_cleanups(&self, index: u32) {
+    /// Runs the cleanups of `index`, newest first, untracked and without an owner. A
+    /// panicking cleanup does not stop the others.
+    fn run_cleanups(&self, index: u32, panics: &mut Panics) {
         let cleanups = {
             let mut graph = self.graph.borrow_mut();
             let node = graph.nodes.at_mut(index);
@@ -31,25 +61,24 @@ impl Runtime {
         };
         self.untracked(true, || {
             for cleanup in cleanups.into_iter().rev() {
-                cleanup();
+                panics.catch(cleanup);
             }
         });
     }
 
     /// Disposes a node and everything it owns. Idempotent; a running node is disposed when its
     /// run ends.
+    ///
+    /// # Panics
+    /// With the first panic of a cleanup or destructor, once the disposal has finished.
     pub(crate) fn dispose(&self, node: NodeRef) {
         let running = {
             let mut graph = self.graph.borrow_mut();
-            let Some(n) = graph.nodes.get(node.index, node.generation) else {
+            let Some(n) = graph.nodes.get_mut(node.index, node.generation) else {
                 return;
             };
             if n.flags.contains(Flags::RUNNING) {
-                graph
-                    .nodes
-                    .at_mut(node.index)
-                    .flags
-                    .insert(Flags::DISPOSE_REQUESTED);
+                n.flags.insert(Flags::DISPOSE_REQUESTED);
                 true
             } else {
                 false
@@ -62,22 +91,35 @@ impl Runtime {
 
     /// Before a consumer re-runs: disposes what its previous run created, then runs its own
     /// cleanups, so inner cleanups run before outer ones.
+    ///
+    /// # Panics
+    /// As [`dispose_index`](Self::dispose_index).
     pub(crate) fn dispose_owned(&self, index: u32) {
-        let has_owned = {
-            let graph = self.graph.borrow();
-            let node = graph.nodes.at(index);
-            node.first_child != NIL || node.flags.contains(Flags::HAS_CLEANUPS)
-        };
-        if has_owned {
-            self.dispose_index(index, false);
-            self.run_cleanups(index);
-        }
+        let mut panics = Panics::default();
+        self.dispose_tree(index, false, &mut panics);
+        self.run_cleanups(index, &mut panics);
+        self.bury_released(&mut panics);
+        panics.resume();
     }
 
     /// Disposes the nodes owned by `index` (and `index` itself if `include_self`), children
-    /// before owners and newer siblings before older ones. Each node's cleanups run, then it
-    /// is detached and freed; its payload is dropped with the graph released.
+    /// before owners and newer siblings before older ones.
+    ///
+    /// # Panics
+    /// With the first panic of a cleanup or destructor, after every node was disposed.
     pub(crate) fn dispose_index(&self, index: u32, include_self: bool) {
+        let mut panics = Panics::default();
+        self.dispose_tree(index, include_self, &mut panics);
+        self.bury_released(&mut panics);
+        panics.resume();
+    }
+
+    /// The work of [`dispose_index`](Self::dispose_index), collecting panics in `panics`.
+    ///
+    /// Each node's cleanups run, then it is detached and freed, and its payload is dropped with
+    /// the graph released. Nodes a cleanup adds to an owner that is being disposed (through
+    /// `Root::run`) are disposed before that owner, so nothing is left behind.
+    fn dispose_tree(&self, index: u32, include_self: bool, panics: &mut Panics) {
         let order: Vec<(u32, u32)> = {
             let mut graph = self.graph.borrow_mut();
             let order = graph.disposal_order(index, include_self);
@@ -86,34 +128,40 @@ impl Runtime {
                 .map(|i| (i, graph.nodes.generation(i).expect("owned node is live")))
                 .collect()
         };
-        for (i, generation) in order {
-            // A cleanup that ran earlier in this loop may have disposed this node already.
-            let running = {
-                let graph = self.graph.borrow();
-                match graph.nodes.get(i, generation) {
-                    None => continue,
-                    Some(node) => node.flags.contains(Flags::RUNNING),
+        'nodes: for (i, generation) in order {
+            loop {
+                // User code that ran earlier in this loop may have disposed this node already,
+                // given it children or cleanups, or be running it.
+                let (running, has_children, has_cleanups) = {
+                    let graph = self.graph.borrow();
+                    let Some(node) = graph.nodes.get(i, generation) else {
+                        continue 'nodes;
+                    };
+                    (
+                        node.flags.contains(Flags::RUNNING),
+                        graph.has_idle_child(i),
+                        node.flags.contains(Flags::HAS_CLEANUPS),
+                    )
+                };
+                if running {
+                    self.graph
+                        .borrow_mut()
+                        .nodes
+                        .at_mut(i)
+                        .flags
+                        .insert(Flags::DISPOSE_REQUESTED);
+                    continue 'nodes;
                 }
-            };
-            if running {
-                self.graph
-                    .borrow_mut()
-                    .nodes
-                    .at_mut(i)
-                    .flags
-                    .insert(Flags::DISPOSE_REQUESTED);
-                continue;
+                if has_children {
+                    self.dispose_tree(i, false, panics);
+                } else if has_cleanups {
+                    self.run_cleanups(i, panics);
+                } else {
+                    break;
+                }
             }
-            self.run_cleanups(i);
-            let payload = {
-                let mut graph = self.graph.borrow_mut();
-                if graph.nodes.get(i, generation).is_none() {
-                    continue;
-                }
-                graph.free(i)
-            };
-            self.release_payload(payload);
+            let freed = self.graph.borrow_mut().free(i);
+            panics.catch(|| self.release_payload(freed));
         }
-        self.bury_released();
     }
 }

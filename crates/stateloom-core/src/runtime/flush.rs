@@ -6,8 +6,9 @@ use super::Runtime;
 use crate::error::{Error, Origin};
 use crate::graph::{Flags, NodeKind};
 
-/// Rounds after which a flush concludes that effects re-trigger each other forever.
-pub(crate) const MAX_FLUSH_ROUNDS: usize = 10_000;
+/// Rounds after which a flush concludes, by default, that effects re-trigger each other
+/// forever (see `set_flush_round_limit`).
+pub(crate) const DEFAULT_FLUSH_ROUND_LIMIT: usize = 100;
 
 /// Clears the `flushing` flag however the flush ends.
 struct FlushGuard<'a>(&'a Runtime);
@@ -62,11 +63,12 @@ impl Runtime {
                 std::mem::take(&mut graph.queue)
             };
             rounds += 1;
-            if rounds > MAX_FLUSH_ROUNDS {
+            let limit = self.flush_round_limit.get();
+            if rounds > limit {
                 let origin = self.abandon(batch);
                 drop(_guard);
                 let error = Error::EffectLoop {
-                    rounds: MAX_FLUSH_ROUNDS,
+                    rounds: limit,
                     origin,
                 };
                 match first_panic {
@@ -86,7 +88,9 @@ impl Runtime {
                 }
                 // The effect stays flagged `QUEUED` while it is checked and run, so the
                 // changes its own check finds upstream do not queue it a second time.
-                if let Err(payload) = catch_unwind(AssertUnwindSafe(|| self.run_effect(q.index))) {
+                if let Err(payload) =
+                    catch_unwind(AssertUnwindSafe(|| self.run_effect(q.index, q.generation)))
+                {
                     first_panic.get_or_insert(payload);
                 }
                 let mut graph = self.graph.borrow_mut();
@@ -161,8 +165,8 @@ impl Runtime {
         }
     }
 
-    /// Runs a dequeued effect if a dependency really changed.
-    fn run_effect(&self, index: u32) {
+    /// Runs a dequeued effect (live when called) if a dependency really changed.
+    fn run_effect(&self, index: u32, generation: u32) {
         let flags = {
             let graph = self.graph.borrow();
             let node = graph.nodes.at(index);
@@ -173,16 +177,17 @@ impl Runtime {
             return;
         }
         let run = flags.contains(Flags::DIRTY)
-            || (flags.contains(Flags::PENDING) && self.check_dirty(index));
+            || (flags.contains(Flags::PENDING) && self.check_dirty(index, generation));
+        // The check runs user code, which may have disposed the effect.
+        let mut graph = self.graph.borrow_mut();
+        let Some(node) = graph.nodes.get_mut(index, generation) else {
+            return;
+        };
         if run {
+            drop(graph);
             self.run_consumer(index);
         } else {
-            self.graph
-                .borrow_mut()
-                .nodes
-                .at_mut(index)
-                .flags
-                .remove(Flags::PENDING);
+            node.flags.remove(Flags::PENDING);
         }
     }
 }

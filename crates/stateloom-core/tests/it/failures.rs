@@ -4,7 +4,9 @@ use std::cell::{Cell, RefCell};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 
-use stateloom_core::{Computed, Error, computed, effect, runtime_stats, signal};
+use stateloom_core::{
+    Computed, Error, computed, effect, runtime_stats, set_flush_round_limit, signal,
+};
 
 use crate::{Log, panic_message};
 
@@ -55,11 +57,18 @@ fn an_effect_loop_stops_with_a_clear_error() {
     }));
     let message = panic_message(&*result.expect_err("the loop is reported"));
     assert!(
-        message.starts_with("effects did not settle after 10000 flush rounds"),
+        message.starts_with("effects did not settle after 100 flush rounds"),
+        "{message}"
+    );
+    assert!(
+        message.ends_with(
+            "the effects still scheduled were dropped from this flush without running and run \
+             again when what they read changes"
+        ),
         "{message}"
     );
     // The runtime is still usable for everything else, and touching the loop reports it again.
-    let again = catch_unwind(AssertUnwindSafe(|| a.set(100)));
+    let again = catch_unwind(AssertUnwindSafe(|| a.set(-1)));
     assert!(
         panic_message(&*again.expect_err("still a loop")).starts_with("effects did not settle")
     );
@@ -67,6 +76,73 @@ fn an_effect_loop_stops_with_a_clear_error() {
     let d = computed(move || c.get() * 2);
     c.set(2);
     assert_eq!(d.get(), 4);
+}
+
+/// Regression: an effect that never settles ran 10,000 times (10,000 side effects) before the
+/// flush gave up.
+#[test]
+fn issue_a_runaway_effect_stops_after_100_runs_by_default() {
+    let runs = Rc::new(Cell::new(0));
+    let r = runs.clone();
+    let s = signal(0.0_f64);
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        effect(move || {
+            r.set(r.get() + 1);
+            s.get();
+            s.set(f64::NAN);
+        })
+    }));
+    let message = panic_message(&*result.expect_err("the loop is reported"));
+    assert!(message.contains("after 100 flush rounds"), "{message}");
+    // Its run at creation, then one per round.
+    assert_eq!(runs.get(), 1 + 100);
+    // Dropped from the flush, still subscribed: the next write runs it again, once per round.
+    let again = catch_unwind(AssertUnwindSafe(|| s.set(1.0)));
+    assert!(again.is_err());
+    assert_eq!(runs.get(), 1 + 100 + 100);
+}
+
+#[test]
+fn the_flush_round_limit_is_configurable_per_runtime() {
+    let previous = set_flush_round_limit(3);
+    assert_eq!(previous, 100, "the default");
+    let log = Log::default();
+    let flag = signal(false);
+    let l = log.clone();
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        effect(move || {
+            let v = flag.get();
+            l.push(v);
+            flag.set(!v);
+        })
+    }));
+    let message = panic_message(&*result.expect_err("the loop is reported"));
+    assert!(message.contains("after 3 flush rounds"), "{message}");
+    insta::assert_snapshot!(log.take(), @r"
+    false
+    true
+    false
+    true
+    ");
+    // A loop that settles within the limit is not an error.
+    let n = signal(0);
+    let l = log.clone();
+    effect(move || {
+        let v = n.get();
+        if v < 3 {
+            n.set(v + 1);
+        }
+        l.push(v);
+    });
+    insta::assert_snapshot!(log.take(), @r"
+    0
+    1
+    2
+    3
+    ");
+    assert_eq!(set_flush_round_limit(previous), 3);
+    let zero = catch_unwind(|| set_flush_round_limit(0));
+    assert!(panic_message(&*zero.expect_err("0 is refused")).contains("at least 1"));
 }
 
 #[test]

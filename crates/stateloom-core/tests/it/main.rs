@@ -3,12 +3,14 @@
 mod alloc;
 mod batching;
 mod depth;
+mod disposal;
 mod failures;
 mod graph;
 mod memory;
 mod model;
 mod ordering;
 mod ownership;
+mod reentrant;
 mod scope;
 mod writes;
 
@@ -39,6 +41,18 @@ pub(crate) fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + '
         .expect("spawn test thread")
         .join()
         .unwrap_or_else(|e| std::panic::resume_unwind(e))
+}
+
+/// How many cases a proptest runs: `default`, or `PROPTEST_CASES` when set (for a long
+/// one-off run), and only a few under Miri, where every case is interpreted.
+pub(crate) fn cases(default: u32) -> u32 {
+    if cfg!(miri) {
+        return 4;
+    }
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|cases| cases.parse().ok())
+        .unwrap_or(default)
 }
 
 /// The message of a caught panic.

@@ -1,0 +1,312 @@
+//! User code that disposes, re-runs or creates nodes while the kernel is in the middle of a
+//! dependency check, a flush or a disposal.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use stateloom_core::{
+    Computed, Effect, Signal, computed, create_root, effect, on_cleanup, runtime_stats, signal,
+    untrack,
+};
+
+use crate::Log;
+
+/// A slot for a handle that a closure created earlier disposes later.
+fn slot<T>() -> Rc<Cell<Option<T>>> {
+    Rc::new(Cell::new(None))
+}
+
+/// Regression: an effect disposed by a computed it depends on, while the effect's own
+/// dependency check was running, made the check climb back through a freed link (a read out
+/// of bounds in release builds).
+#[test]
+fn issue_an_effect_disposed_during_its_own_check_is_simply_gone() {
+    let before = runtime_stats();
+    let ((s, b, victim), root) = create_root(|| {
+        let s = signal(0_i64);
+        let victim: Rc<Cell<Option<Effect>>> = slot();
+        let a = computed(move || {
+            s.get();
+            0_i64
+        });
+        let v = victim.clone();
+        let a2 = computed(move || {
+            if s.get() != 0 {
+                v.get().expect("the effect exists").dispose();
+            }
+            s.get()
+        });
+        let b = computed(move || {
+            a.get();
+            a2.get();
+            0_i64
+        });
+        victim.set(Some(effect(move || {
+            b.get();
+        })));
+        (s, b, victim)
+    });
+    s.set(1);
+    let victim = victim.get().expect("set");
+    assert!(!victim.is_alive());
+    // The rest of the graph is intact and keeps working.
+    assert_eq!(b.get(), 0);
+    s.set(2);
+    s.set(3);
+    assert_eq!(b.get(), 0);
+    root.dispose();
+    assert_eq!(runtime_stats(), before);
+}
+
+#[test]
+fn a_computed_disposed_during_its_own_check_reads_as_disposed() {
+    let s = signal(0_i64);
+    let victim: Rc<Cell<Option<Computed<i64>>>> = slot();
+    let v = victim.clone();
+    let a = computed(move || {
+        if s.get() == 1 {
+            v.get().expect("set").dispose();
+        }
+        s.get() % 2
+    });
+    let middle = computed(move || a.get() + 10);
+    let top = computed(move || middle.get() + 100);
+    victim.set(Some(top));
+    assert_eq!(top.get(), 110);
+    s.set(1);
+    assert!(
+        top.try_get().is_err(),
+        "disposed while it was being checked"
+    );
+    assert_eq!(middle.get(), 11);
+}
+
+/// Disposing a node that sits on the check's path, or a dependency of one, makes the check
+/// start again; it never follows the freed links, and it still reaches the right answer.
+#[test]
+fn disposing_nodes_on_the_check_path_restarts_the_check_with_the_right_answer() {
+    let log = Log::default();
+    let before = runtime_stats();
+    let ((s, extra), root) = create_root(|| {
+        let s = signal(0_i64);
+        let extra = signal(5_i64);
+        let doomed: Rc<Cell<Option<Signal<i64>>>> = slot();
+        let d = doomed.clone();
+        // `first` cuts off (its value only changes at 2); `second` disposes `extra`, which
+        // `middle`, on the path being checked, depends on.
+        let first = computed(move || s.get() / 2);
+        let second = computed(move || {
+            let v = s.get();
+            if v == 1 {
+                d.get().expect("set").dispose();
+            }
+            v
+        });
+        let middle = computed(move || first.get() + second.get() + extra.try_get().unwrap_or(-100));
+        doomed.set(Some(extra));
+        let l = log.clone();
+        effect(move || l.push(format!("effect sees {}", middle.get())));
+        (s, extra)
+    });
+    s.set(1);
+    assert!(!extra.is_alive());
+    s.set(2);
+    insta::assert_snapshot!(log.take(), @r"
+    effect sees 5
+    effect sees -99
+    effect sees -97
+    ");
+    root.dispose();
+    assert_eq!(runtime_stats(), before);
+}
+
+#[test]
+fn disposing_the_computed_being_walked_through_leaves_its_subscriber_unnotified() {
+    let log = Log::default();
+    let s = signal(0_i64);
+    let holder: Rc<Cell<Option<Computed<i64>>>> = slot();
+    let h = holder.clone();
+    let inner = computed(move || {
+        let v = s.get();
+        if v == 1 {
+            h.get().expect("set").dispose();
+        }
+        v % 3
+    });
+    let between = computed(move || inner.get() * 2);
+    holder.set(Some(between));
+    let l = log.clone();
+    let e = effect(move || l.push(format!("run {:?}", between.try_get())));
+    s.set(1);
+    // `between` was disposed while the effect's check walked through it; disposal does not
+    // notify, so the effect keeps its last value and is not run with a half-checked graph.
+    assert!(!between.is_alive());
+    assert!(e.is_alive());
+    s.set(2);
+    assert_eq!(inner.get(), 2);
+    insta::assert_snapshot!(log.take(), @"run Ok(0)");
+}
+
+/// A dependency that reads, untracked, a node the check is walking through: a cycle hidden
+/// by `untrack`. The check neither hangs nor follows stale links, and the runtime stays usable.
+#[test]
+fn a_cycle_through_an_untracked_read_during_a_check_terminates() {
+    let s = signal(0_i64);
+    let top: Rc<Cell<Option<Computed<i64>>>> = slot();
+    let t = top.clone();
+    let below = computed(move || {
+        let v = s.get();
+        // The value read does not matter, only that it is read.
+        let _peek = t.get().map_or(0, |c| untrack(|| c.try_get().unwrap_or(-1)));
+        v
+    });
+    let upper = computed(move || below.try_get().unwrap_or(-2) + 1);
+    top.set(Some(upper));
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let sn = seen.clone();
+    effect(move || sn.borrow_mut().push(upper.try_get()));
+    for v in 1..4 {
+        s.set(v);
+    }
+    // The first write re-runs `upper` from inside `below` (the untracked read), where reading
+    // `below` is a cycle: `upper` ends up without that dependency, so later writes of `s` no
+    // longer reach it or the effect.
+    assert_eq!(
+        *seen.borrow(),
+        [Ok(1), Ok(-1)],
+        "one run at creation, one for the first write"
+    );
+    assert_eq!(below.get(), 3);
+    let fresh = signal(1);
+    let doubled = computed(move || fresh.get() * 2);
+    fresh.set(21);
+    assert_eq!(doubled.get(), 42);
+}
+
+/// Two computeds that came to depend on each other over time (each read the other while the
+/// other was up to date) make a cycle in the graph; a check walking it stops instead of going
+/// round forever.
+#[test]
+fn a_dependency_cycle_formed_over_time_does_not_hang_a_check() {
+    let s = signal(1_i64);
+    let toggle = signal(false);
+    let b_slot: Rc<Cell<Option<Computed<i64>>>> = slot();
+    let bs = b_slot.clone();
+    let a = computed(move || {
+        let b = bs.get().expect("set");
+        let _ = b.try_get();
+        s.get() % 2
+    });
+    let b = computed(move || {
+        let v = s.get() % 2;
+        if toggle.get() {
+            let _ = a.try_get();
+        }
+        v
+    });
+    b_slot.set(Some(b));
+    assert_eq!(a.get(), 1);
+    toggle.set(true);
+    assert_eq!(b.get(), 1); // `b` now reads `a`, which reads `b`
+    let runs = Rc::new(Cell::new(0));
+    let r = runs.clone();
+    effect(move || {
+        let _ = a.try_get();
+        r.set(r.get() + 1);
+    });
+    for v in 2..6 {
+        s.set(v);
+    }
+    assert!(runs.get() >= 1);
+    s.set(7);
+    let fresh = signal(2);
+    assert_eq!(computed(move || fresh.get() + 1).get(), 3);
+}
+
+/// A cleanup that disposes its own effect, before the effect's re-run: the effect stops.
+#[test]
+fn an_effect_disposed_by_its_own_cleanup_does_not_run_again() {
+    let log = Log::default();
+    let s = signal(0);
+    let me: Rc<Cell<Option<Effect>>> = slot();
+    let (l, m) = (log.clone(), me.clone());
+    let e = effect(move || {
+        let v = s.get();
+        l.push(format!("run {v}"));
+        let (l, m) = (l.clone(), m.clone());
+        on_cleanup(move || {
+            l.push(format!("cleanup {v}"));
+            if v == 1 {
+                m.get().expect("set").dispose();
+            }
+        });
+    });
+    me.set(Some(e));
+    s.set(1);
+    s.set(2);
+    s.set(3);
+    assert!(!e.is_alive());
+    insta::assert_snapshot!(log.take(), @r"
+    run 0
+    cleanup 0
+    run 1
+    cleanup 1
+    ");
+}
+
+/// A `Root::run` closure that disposes an ancestor of the root: what it creates afterwards
+/// has no owner left, so it belongs to nobody instead of a freed (or reused) slot.
+#[test]
+fn nodes_created_under_an_owner_disposed_mid_run_belong_to_nobody() {
+    let before = runtime_stats();
+    let (inner, outer) = create_root(|| create_root(|| ()).1);
+    let outer = Rc::new(RefCell::new(Some(outer)));
+    let o = outer.clone();
+    let (orphan, registered) = inner.run(move || {
+        o.borrow_mut().take().expect("set").dispose();
+        let orphan = signal(7);
+        (orphan, on_cleanup(|| {}))
+    });
+    assert!(!registered, "a disposed owner takes no cleanups");
+    assert_eq!(orphan.get(), 7);
+    // A node created right after reuses the freed slots; the orphan is not tied to it.
+    let ((), other) = create_root(|| {
+        signal(1);
+    });
+    other.dispose();
+    assert_eq!(orphan.get(), 7);
+    inner.dispose(); // already disposed with `outer`: nothing happens
+    assert_eq!(runtime_stats().nodes, before.nodes + 1);
+    orphan.dispose();
+    assert_eq!(runtime_stats(), before);
+}
+
+/// A cleanup that adds nodes and cleanups to an owner that is being disposed: they are
+/// disposed with it, not left behind.
+#[test]
+fn nodes_and_cleanups_added_to_an_owner_during_its_disposal_go_with_it() {
+    let log = Log::default();
+    let before = runtime_stats();
+    let l = log.clone();
+    let ((), root) = create_root(move || {
+        // The older child, so it is disposed after the effect below.
+        let sibling = Rc::new(create_root(|| ()).1);
+        effect(move || {
+            let (l, sibling) = (l.clone(), sibling.clone());
+            on_cleanup(move || {
+                let l2 = l.clone();
+                let late = sibling.run(move || {
+                    on_cleanup(move || l2.push("late cleanup on the sibling"));
+                    signal("created during disposal")
+                });
+                l.push(format!("effect cleanup made {:?}", late.get_untracked()));
+            });
+        });
+    });
+    root.dispose();
+    insta::assert_snapshot!(log.take(), @r#"
+    effect cleanup made "created during disposal"
+    late cleanup on the sibling
+    "#);
+    assert_eq!(runtime_stats(), before);
+}
