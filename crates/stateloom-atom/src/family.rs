@@ -9,12 +9,39 @@ use std::fmt;
 use std::hash::{BuildHasher, Hash};
 use std::rc::Rc;
 
-/// The default hasher of [`AtomFamily`]: the Fx hash from `rustc-hash`.
+/// The Fx hash from `rustc-hash`, for [`atom_family_with_hasher`].
 ///
-/// Fast for the small keys families are looked up by (integers, short strings), but not
-/// resistant to collision attacks: for parameters an attacker chooses, use
-/// [`atom_family_with_hasher`] with [`RandomState`](std::collections::hash_map::RandomState).
+/// Faster than [`DefaultHashBuilder`] for the small keys families are looked up by (integers,
+/// short strings), but unseeded: whoever chooses the parameters can choose ones that all
+/// collide and make every lookup walk one long chain. Use it only for parameters the program
+/// itself makes (indices, ids it allocated); see `docs/benchmarks.md` for both hashers' figures.
+///
+/// # Examples
+/// ```
+/// use stateloom_atom::{FxBuildHasher, atom, atom_family_with_hasher};
+///
+/// let rows = atom_family_with_hasher(FxBuildHasher, |row: &usize| atom(*row * 2));
+/// assert_eq!(rows.get(&21).get(), 42);
+/// ```
 pub use rustc_hash::FxBuildHasher;
+
+/// The default hasher of [`AtomFamily`]: aHash with random keys.
+///
+/// Each [`atom_family`] gets its own keys (from a seed the operating system's random source
+/// gives once per process, mixed with a per-family counter), so parameters that come from
+/// outside the program (user names, request paths, ids in a message) cannot be picked to
+/// collide. For parameters the program makes itself, [`FxBuildHasher`] is faster.
+///
+/// # Examples
+/// ```
+/// use stateloom_atom::{AtomFamily, Atom, DefaultHashBuilder, atom, atom_family};
+///
+/// // The third parameter of `AtomFamily` defaults to this hasher.
+/// let users: AtomFamily<String, Atom<usize>, DefaultHashBuilder> =
+///     atom_family(|name: &String| atom(name.len()));
+/// assert_eq!(users.get("ada").get(), 3);
+/// ```
+pub type DefaultHashBuilder = ahash::RandomState;
 
 use crate::handle::AtomHandle;
 use crate::scope::inner::free_atom;
@@ -28,7 +55,8 @@ use crate::scope::inner::free_atom;
 /// cleanly ([`Error::Removed`](crate::Error::Removed)) and a create/remove loop does not
 /// leak. Dropping the family keeps its atoms; call [`clear`](AtomFamily::clear) to free them.
 ///
-/// Parameters are hashed with [`FxBuildHasher`]; see [`atom_family_with_hasher`].
+/// Parameters are hashed with [`DefaultHashBuilder`] (aHash with random keys), which resists
+/// parameters chosen to collide; see [`atom_family_with_hasher`] for another hasher.
 ///
 /// # Examples
 /// ```
@@ -50,16 +78,19 @@ where
     P: Hash + Eq + Clone + 'static,
     H: AtomHandle,
 {
-    atom_family_with_hasher(FxBuildHasher, factory)
+    atom_family_with_hasher(DefaultHashBuilder::new(), factory)
 }
 
-/// Like [`atom_family`], hashing parameters with `hasher`.
+/// Like [`atom_family`], hashing parameters with `hasher`: [`FxBuildHasher`] for parameters
+/// the program makes itself, or any other [`BuildHasher`].
 ///
 /// # Examples
 /// ```
 /// use std::collections::hash_map::RandomState;
-/// use stateloom_atom::{atom, atom_family_with_hasher};
+/// use stateloom_atom::{FxBuildHasher, atom, atom_family_with_hasher};
 ///
+/// let cells = atom_family_with_hasher(FxBuildHasher, |(x, y): &(u32, u32)| atom(x * y));
+/// assert_eq!(cells.get(&(6, 7)).get(), 42);
 /// let users = atom_family_with_hasher(RandomState::new(), |name: &String| atom(name.len()));
 /// assert_eq!(users.get("ada").get(), 3);
 /// ```
@@ -86,7 +117,7 @@ where
 ///
 /// # Examples
 /// See [`atom_family`].
-pub struct AtomFamily<P, H, S = FxBuildHasher> {
+pub struct AtomFamily<P, H, S = DefaultHashBuilder> {
     inner: Rc<FamilyInner<P, H, S>>,
 }
 

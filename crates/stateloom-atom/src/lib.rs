@@ -47,6 +47,7 @@
 //! | an action that writes several atoms at once | [`write_only_atom`] |
 //! | state changed by actions | [`atom_with_reducer`] |
 //! | one atom per id (todo items, users) | [`atom_family`] → [`AtomFamily`] |
+//! | one atom per id the program makes itself (indices), hashed faster | [`atom_family_with_hasher`] with [`FxBuildHasher`] |
 //! | an atom per item of a list atom | [`split_atom`] |
 //! | start/stop work while an atom is observed | [`Atom::on_mount`], [`WritableAtom::on_mount`] |
 //! | separate values per request or test | [`AtomScope::new`] |
@@ -77,7 +78,9 @@ pub use bound::Bound;
 pub use context::{Getter, SetSelf, Setter};
 pub use derived::{Derived, derived, derived_with_equals, select_atom};
 pub use error::{Error, Result};
-pub use family::{AtomFamily, FxBuildHasher, atom_family, atom_family_with_hasher};
+pub use family::{
+    AtomFamily, DefaultHashBuilder, FxBuildHasher, atom_family, atom_family_with_hasher,
+};
 pub use handle::{AtomHandle, AtomId, Readable, Writable};
 pub use registry::registered_atoms;
 pub use scope::{AtomScope, default_scope};
