@@ -36,6 +36,9 @@
 //!   Move state between threads with messages.
 //! - **Nothing leaks.** [`AtomScope::dispose`] frees every node the scope made; removing a
 //!   family member frees its config and its nodes in every scope.
+//! - **Lifecycle work is deferred and batched.** Mount hooks and cleanups run after the
+//!   operation that set them off, never inside a read function, and all of one operation's
+//!   run in one batch: subscribers see their combined writes once.
 //!
 //! # Which construct do I use?
 //! | you want | use |

@@ -85,8 +85,13 @@ impl Drop for DrainGuard {
 }
 
 /// Runs the queued tasks, unless a read or write function is running or a drain is already
-/// in progress (that one picks up what is queued meanwhile). Each task runs untracked, as one
-/// batch. A panicking task does not stop the others; the first panic is re-raised at the end.
+/// in progress (that one picks up what is queued meanwhile).
+///
+/// The tasks run untracked and together in one batch: the mount hooks and cleanups that one
+/// operation (a subscription, a write, a disposal) set off may write several atoms, and a
+/// subscriber must see their combined result once, not each step. Subscribers notified when
+/// that batch ends may queue more tasks, which run in the next batch. A panicking task does
+/// not stop the others; the first panic is re-raised at the end.
 #[inline]
 pub(crate) fn drain() {
     let ready =
@@ -96,29 +101,48 @@ pub(crate) fn drain() {
     }
 }
 
+fn pop() -> Option<Task> {
+    LIFECYCLE.with(|l| l.queue.borrow_mut().pop_front())
+}
+
+fn is_empty() -> bool {
+    LIFECYCLE.with(|l| l.queue.borrow().is_empty())
+}
+
 #[cold]
 fn drain_queue() {
     LIFECYCLE.with(|l| l.draining.set(true));
     let _guard = DrainGuard;
     let mut first_panic = None;
-    while let Some(task) = LIFECYCLE.with(|l| l.queue.borrow_mut().pop_front()) {
-        let run = AssertUnwindSafe(|| {
+    while !is_empty() {
+        let round = catch_unwind(AssertUnwindSafe(|| {
             untrack(|| {
-                batch(|| match task {
-                    Task::Reconcile(scope, key) => {
-                        if let Some(scope) = scope.upgrade() {
-                            scope.reconcile(key);
+                batch(|| {
+                    while let Some(task) = pop() {
+                        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| run(task))) {
+                            first_panic.get_or_insert(payload);
                         }
                     }
-                    Task::Run(cleanup) => cleanup(),
                 })
             })
-        });
-        if let Err(payload) = catch_unwind(run) {
+        }));
+        // A subscriber that panicked when the batch ended.
+        if let Err(payload) = round {
             first_panic.get_or_insert(payload);
         }
     }
     if let Some(payload) = first_panic {
         resume_unwind(payload);
+    }
+}
+
+fn run(task: Task) {
+    match task {
+        Task::Reconcile(scope, key) => {
+            if let Some(scope) = scope.upgrade() {
+                scope.reconcile(key);
+            }
+        }
+        Task::Run(cleanup) => cleanup(),
     }
 }

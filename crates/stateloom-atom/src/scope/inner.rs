@@ -297,11 +297,21 @@ impl ScopeInner {
                 if active { slot.cleanup.take() } else { None }
             })
             .collect();
+        // One batch for all of them: what they write elsewhere is seen once, at its end.
         let mut first_panic = None;
-        for cleanup in cleanups {
-            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| untrack(|| batch(cleanup)))) {
-                first_panic.get_or_insert(payload);
-            }
+        let all = catch_unwind(AssertUnwindSafe(|| {
+            untrack(|| {
+                batch(|| {
+                    for cleanup in cleanups {
+                        if let Err(payload) = catch_unwind(AssertUnwindSafe(cleanup)) {
+                            first_panic.get_or_insert(payload);
+                        }
+                    }
+                })
+            })
+        }));
+        if let Err(payload) = all {
+            first_panic.get_or_insert(payload);
         }
         let root = self.root.borrow_mut().take();
         if let Some(root) = root {

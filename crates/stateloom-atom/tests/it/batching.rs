@@ -1,7 +1,7 @@
 //! When listeners run: after a whole write, once each, with final values; through shared
 //! sub-trees, every one of them.
 
-use stateloom_atom::{AtomScope, atom, derived, write_only_atom};
+use stateloom_atom::{Atom, AtomScope, atom, derived, write_only_atom};
 use stateloom_core::batch;
 
 use crate::Log;
@@ -102,4 +102,55 @@ fn a_listener_may_write_atoms_and_its_writes_are_seen_by_later_listeners() {
     let _s2 = scope.sub(mirror, move |v| l.push(format!("mirror {v}")));
     scope.set(a, 2);
     assert_eq!(log.take(), "mirror 200");
+}
+
+/// Base atoms whose mount hooks add one to `open` in `counter`'s scope and whose cleanups
+/// take it away again; the hook of each also sets its own atom to one.
+fn counted(counter: &AtomScope, open: Atom<i32>) -> (Atom<i32>, Atom<i32>) {
+    let make = || {
+        let counter = counter.clone();
+        atom(0).on_mount(move |ctx| {
+            ctx.set(1);
+            counter.update(open, |n| *n += 1);
+            let counter = counter.clone();
+            move || counter.update(open, |n| *n -= 1)
+        })
+    };
+    (make(), make())
+}
+
+#[test]
+fn issue_the_hooks_and_cleanups_one_subscription_sets_off_are_one_batch() {
+    let scope = AtomScope::new();
+    let open = atom(0);
+    let (a, b) = counted(&scope, open);
+    let sum = derived(move |get| get.get(a) + get.get(b));
+    let log = Log::default();
+    let l = log.clone();
+    let _watch = scope.sub(open, move |v| l.push(format!("open {v}")));
+    let l = log.clone();
+    let sub = scope.sub(sum, move |v| l.push(format!("sum {v}")));
+    log.push("unsubscribing");
+    sub.unsubscribe();
+    insta::assert_snapshot!(log.take(), @r"
+    open 2
+    sum 2
+    unsubscribing
+    open 0
+    ");
+}
+
+#[test]
+fn issue_dispose_runs_every_cleanup_in_one_batch() {
+    let elsewhere = AtomScope::new();
+    let open = atom(0);
+    let (a, b) = counted(&elsewhere, open);
+    let scope = AtomScope::new();
+    let _a = scope.sub(a, |_| {});
+    let _b = scope.sub(b, |_| {});
+    let log = Log::default();
+    let l = log.clone();
+    let _watch = elsewhere.sub(open, move |v| l.push(format!("open {v}")));
+    scope.dispose();
+    assert_eq!(log.take(), "open 0");
 }
