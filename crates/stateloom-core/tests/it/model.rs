@@ -1,6 +1,13 @@
 //! Model-based tests: random graphs of signals, computeds with dynamic branches and effects in
 //! several roots, driven by random writes, batches, reads and disposals, and checked after
 //! every operation against a naive evaluator that recomputes everything from the signals.
+//!
+//! User code calls back into the kernel: an operation can arm disposals that fire from inside
+//! a computed, an effect, a cleanup or an equality function, while the kernel is committing,
+//! checking dependencies, flushing or disposing. A disposed node, and everything that could
+//! read it, is tainted: its values and runs are no longer compared with the oracle (a disposed
+//! dependency does not notify its readers), but liveness, node and link counts and the final
+//! leak check still are, and everything untainted must still match the oracle exactly.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -8,8 +15,8 @@ use std::rc::Rc;
 use proptest::prelude::*;
 use proptest::strategy::Union;
 use stateloom_core::{
-    Computed, Effect, Root, RuntimeStats, Signal, batch, computed, create_root, effect,
-    runtime_stats, signal,
+    Computed, Effect, Root, RuntimeStats, Signal, batch, computed, computed_with_equals,
+    create_root, effect, on_cleanup, runtime_stats, signal, signal_with_equals,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -96,6 +103,19 @@ enum Op {
     DisposeEffect(usize),
     /// An untracked top-level `get` of a computed.
     Read(usize),
+    /// Runs the operation with disposals armed: each fires at the user-code site (a computed
+    /// or effect run, a cleanup, an equality call) that comes after that many other sites.
+    Armed(Vec<(u32, Action)>, Box<Op>),
+}
+
+/// A disposal made from inside user code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Action {
+    DisposeSignal(usize),
+    DisposeComputed(usize),
+    DisposeEffect(usize),
+    /// An effect root (never the root that owns signals and computeds).
+    DisposeRoot(usize),
 }
 
 #[derive(Clone, Debug)]
@@ -138,8 +158,74 @@ fn distinct_nodes(pairs: &[(usize, i64)]) -> usize {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Disposals from inside user code.
+// ---------------------------------------------------------------------------------------------
+
+/// The handles armed actions dispose, and the actions armed and fired in this operation.
+#[derive(Default)]
+struct Armory {
+    armed: Vec<(u32, Action)>,
+    fired: Vec<Action>,
+    signals: Vec<Signal<i64>>,
+    computeds: Vec<Computed<i64>>,
+    effects: Vec<Effect>,
+    roots: Rc<RefCell<Vec<Option<Root>>>>,
+}
+
+thread_local! {
+    static ARMORY: RefCell<Armory> = RefCell::new(Armory::default());
+}
+
+/// A point where user code runs: counts down the armed actions and performs the ones due.
+fn site() {
+    let due: Vec<Action> = ARMORY.with(|armory| {
+        let mut armory = armory.borrow_mut();
+        let mut due = Vec::new();
+        armory.armed.retain_mut(|(countdown, action)| {
+            if *countdown == 0 {
+                due.push(*action);
+                false
+            } else {
+                *countdown -= 1;
+                true
+            }
+        });
+        armory.fired.extend(&due);
+        due
+    });
+    for action in due {
+        perform(action);
+    }
+}
+
+/// Performs a disposal, with the armory released (disposal runs cleanups, which are sites).
+fn perform(action: Action) {
+    match action {
+        Action::DisposeSignal(i) => ARMORY.with(|a| a.borrow().signals[i]).dispose(),
+        Action::DisposeComputed(i) => ARMORY.with(|a| a.borrow().computeds[i]).dispose(),
+        Action::DisposeEffect(i) => ARMORY.with(|a| a.borrow().effects[i]).dispose(),
+        Action::DisposeRoot(r) => {
+            let roots = ARMORY.with(|a| a.borrow().roots.clone());
+            let root = roots.borrow_mut()[r].take();
+            if let Some(root) = root {
+                root.dispose();
+            }
+        }
+    }
+}
+
+/// The equality of every signal and computed of the model: a site, then `==`.
+fn equal_at_site(a: &i64, b: &i64) -> bool {
+    site();
+    a == b
+}
+
+// ---------------------------------------------------------------------------------------------
 // The real graph and the checks.
 // ---------------------------------------------------------------------------------------------
+
+/// What a formula reads from a disposed node (only tainted nodes read one).
+const DISPOSED: i64 = 1_000;
 
 #[derive(Clone, Copy)]
 enum Handle {
@@ -148,21 +234,24 @@ enum Handle {
 }
 
 impl Handle {
-    fn get(self) -> i64 {
+    fn try_get(self) -> Option<i64> {
         match self {
-            Self::Sig(s) => s.get(),
-            Self::Comp(c) => c.get(),
+            Self::Sig(s) => s.try_get().ok(),
+            Self::Comp(c) => c.try_get().ok(),
         }
     }
 }
 
-/// Evaluates `formula` through the real handles (tracked reads) and records what it read.
+/// Evaluates `formula` through the real handles (tracked reads) and records what it read
+/// successfully (a read of a disposed node links nothing).
 fn eval_real(formula: &Formula, handles: &[Handle], reads: &RefCell<Vec<(usize, i64)>>) -> i64 {
     let mut seen = Vec::new();
-    let value = formula.eval(&mut |n| {
-        let v = handles[n].get();
-        seen.push((n, v));
-        v
+    let value = formula.eval(&mut |n| match handles[n].try_get() {
+        Some(v) => {
+            seen.push((n, v));
+            v
+        }
+        None => DISPOSED,
     });
     *reads.borrow_mut() = seen;
     value
@@ -182,6 +271,8 @@ struct ComputedState {
     dirty: bool,
     /// Some effect or top-level read could reach it (else it must never run: laziness).
     demanded: bool,
+    /// Disposed, or could read a disposed node: no longer compared with the oracle.
+    tainted: bool,
 }
 
 struct EffectState {
@@ -195,6 +286,8 @@ struct EffectState {
     alive: bool,
     /// What its last run should have read (oracle); `None` before the run at creation.
     deps: Option<Vec<(usize, i64)>>,
+    /// Could read a disposed node: no longer compared with the oracle.
+    tainted: bool,
 }
 
 /// What the deterministic tests inspect after the operations.
@@ -214,7 +307,10 @@ struct Harness {
     computeds: Vec<ComputedState>,
     effects: Vec<EffectState>,
     data_root: Option<Root>,
-    roots: Vec<Option<Root>>,
+    /// The effect roots; shared with the armory, which disposes them from user code.
+    roots: Rc<RefCell<Vec<Option<Root>>>>,
+    /// Nodes (signals, then computeds) disposed so far.
+    disposed: Vec<bool>,
     /// Which operation is being checked, for messages.
     step: String,
 }
@@ -222,8 +318,13 @@ struct Harness {
 impl Harness {
     fn build(graph: &Graph, eager: bool) -> Self {
         let before = runtime_stats();
+        ARMORY.with(|a| *a.borrow_mut() = Armory::default());
         let ((signals, computeds), data_root) = create_root(|| {
-            let signals: Vec<Signal<i64>> = graph.signals.iter().map(|&v| signal(v)).collect();
+            let signals: Vec<Signal<i64>> = graph
+                .signals
+                .iter()
+                .map(|&v| signal_with_equals(v, equal_at_site))
+                .collect();
             let mut handles: Vec<Handle> = signals.iter().map(|&s| Handle::Sig(s)).collect();
             let mut computeds = Vec::new();
             for formula in &graph.computeds {
@@ -235,10 +336,14 @@ impl Harness {
                     runs.clone(),
                     real_reads.clone(),
                 );
-                let handle = computed(move || {
-                    r.set(r.get() + 1);
-                    eval_real(&f, &hs, &rr)
-                });
+                let handle = computed_with_equals(
+                    move || {
+                        site();
+                        r.set(r.get() + 1);
+                        eval_real(&f, &hs, &rr)
+                    },
+                    equal_at_site,
+                );
                 handles.push(Handle::Comp(handle));
                 computeds.push(ComputedState {
                     handle,
@@ -248,6 +353,7 @@ impl Harness {
                     deps: None,
                     dirty: false,
                     demanded: eager,
+                    tainted: false,
                 });
             }
             (signals, computeds)
@@ -263,7 +369,8 @@ impl Harness {
             computeds,
             effects: Vec::new(),
             data_root: Some(data_root),
-            roots: Vec::new(),
+            roots: Rc::default(),
+            disposed: vec![false; graph.signals.len() + graph.computeds.len()],
             step: "build".to_string(),
         };
         for (_, formula) in &graph.effects {
@@ -286,8 +393,10 @@ impl Harness {
                         real_reads.clone(),
                     );
                     let handle = effect(move || {
+                        site();
                         let v = eval_real(&f, &hs, &rr);
                         l.borrow_mut().push(v);
+                        on_cleanup(site);
                     });
                     h.effects.push(EffectState {
                         handle,
@@ -298,13 +407,60 @@ impl Harness {
                         seen_runs: 0,
                         alive: true,
                         deps: None,
+                        tainted: false,
                     });
                 }
             });
-            h.roots.push(Some(root));
+            h.roots.borrow_mut().push(Some(root));
         }
-        h.check(&[]);
+        ARMORY.with(|a| {
+            let mut a = a.borrow_mut();
+            a.signals.clone_from(&h.signals);
+            a.computeds = h.computeds.iter().map(|c| c.handle).collect();
+            a.effects = h.effects.iter().map(|e| e.handle).collect();
+            a.roots = h.roots.clone();
+        });
+        h.check(&[], &[]);
         h
+    }
+
+    /// Applies the disposals that fired from user code during the operation to the model,
+    /// and taints what could read a disposed node. Returns the effects that died in it.
+    fn record_fired(&mut self) -> Vec<usize> {
+        let fired = ARMORY.with(|a| {
+            let mut a = a.borrow_mut();
+            a.armed.clear();
+            std::mem::take(&mut a.fired)
+        });
+        let s = self.signals.len();
+        let mut died = Vec::new();
+        for action in fired {
+            match action {
+                Action::DisposeSignal(i) => self.disposed[i] = true,
+                Action::DisposeComputed(c) => self.disposed[s + c] = true,
+                Action::DisposeEffect(i) => died.push(i),
+                Action::DisposeRoot(r) => {
+                    died.extend((0..self.effects.len()).filter(|&i| self.effects[i].root == r));
+                }
+            }
+        }
+        for &i in &died {
+            self.effects[i].alive = false;
+        }
+        // Taint, in creation order: a computed only names earlier nodes.
+        let mut tainted = self.disposed.clone();
+        for c in 0..self.computeds.len() {
+            let mut refs = Vec::new();
+            self.graph.computeds[c].static_refs(&mut refs);
+            tainted[s + c] |= refs.iter().any(|&n| tainted[n]);
+            self.computeds[c].tainted = tainted[s + c];
+        }
+        for e in &mut self.effects {
+            let mut refs = Vec::new();
+            e.formula.static_refs(&mut refs);
+            e.tainted = refs.iter().any(|&n| tainted[n]);
+        }
+        died
     }
 
     /// Marks the computeds these nodes could reach as demanded.
@@ -326,6 +482,13 @@ impl Harness {
     fn apply(&mut self, op: &Op) {
         self.step = format!("{op:?}");
         let mut reads = Vec::new();
+        self.run(op, &mut reads);
+        let died = self.record_fired();
+        self.check(&reads, &died);
+    }
+
+    /// Performs `op`; the results of top-level reads go to `reads`.
+    fn run(&mut self, op: &Op, reads: &mut Vec<(usize, Option<i64>)>) {
         match op {
             Op::Write(s, v) => {
                 self.signals[*s].set(*v);
@@ -346,7 +509,8 @@ impl Harness {
                 });
             }
             Op::DisposeRoot(r) => {
-                if let Some(root) = self.roots[*r].take() {
+                let root = self.roots.borrow_mut()[*r].take();
+                if let Some(root) = root {
                     root.dispose();
                     for e in &mut self.effects {
                         if e.root == *r {
@@ -363,30 +527,50 @@ impl Harness {
             Op::Read(c) => {
                 let s = self.signals.len();
                 self.demand(&[s + c]);
-                reads.push(*c);
+                reads.push((*c, self.computeds[*c].handle.try_get().ok()));
+            }
+            Op::Armed(armed, op) => {
+                ARMORY.with(|a| a.borrow_mut().armed.clone_from(armed));
+                self.run(op, reads);
             }
         }
-        self.check(&reads);
     }
 
-    /// Checks the real graph against the oracle after an operation. `reads`: computeds to read
-    /// at top level first (all of them in eager mode).
-    fn check(&mut self, reads: &[usize]) {
+    /// Checks the real graph against the oracle after an operation. `reads`: what the
+    /// operation's top-level reads of computeds returned (in eager mode every computed is read
+    /// now too); `died`: effects disposed from user code during the operation.
+    fn check(&mut self, reads: &[(usize, Option<i64>)], died: &[usize]) {
         let step = self.step.clone();
         let s = self.signals.len();
         let naive = naive_values(&self.graph, &self.values);
-        let all: Vec<usize> = (0..self.computeds.len()).collect();
-        let reads = if self.eager { &all[..] } else { reads };
+        let mut reads = reads.to_vec();
+        if self.eager {
+            for (c, st) in self.computeds.iter().enumerate() {
+                reads.push((c, st.handle.try_get().ok()));
+            }
+        }
 
-        // (a) Top-level reads of computeds equal the oracle.
-        for &c in reads {
-            let got = self.computeds[c].handle.get();
+        // (a) Top-level reads of untainted computeds equal the oracle.
+        for &(c, got) in &reads {
+            if self.computeds[c].tainted {
+                continue;
+            }
             assert_eq!(
                 got,
-                naive[s + c],
-                "[{step}] computed c{c} read {got}, oracle says {}",
+                Some(naive[s + c]),
+                "[{step}] computed c{c} read {got:?}, oracle says {}",
                 naive[s + c]
             );
+        }
+
+        // Liveness of signals and computeds.
+        for (n, &disposed) in self.disposed.iter().enumerate() {
+            let alive = if n < s {
+                self.signals[n].is_alive()
+            } else {
+                self.computeds[n - s].handle.is_alive()
+            };
+            assert_eq!(alive, !disposed, "[{step}] liveness of node {n}");
         }
 
         // Computed runs: at most once per operation, never without a reason; in eager mode
@@ -395,6 +579,15 @@ impl Harness {
             let runs = st.runs.get();
             let delta = runs - st.seen_runs;
             st.seen_runs = runs;
+            if !st.demanded {
+                assert_eq!(
+                    runs, 0,
+                    "[{step}] computed c{c} ran though nothing could read it"
+                );
+            }
+            if st.tainted {
+                continue;
+            }
             assert!(
                 delta <= 1,
                 "[{step}] computed c{c} ran {delta} times in one operation"
@@ -412,12 +605,6 @@ impl Harness {
                     changed || st.dirty,
                     "[{step}] computed c{c} recomputed although nothing it read changed (deps {:?})",
                     st.deps
-                );
-            }
-            if !st.demanded {
-                assert_eq!(
-                    runs, 0,
-                    "[{step}] computed c{c} ran though nothing could read it"
                 );
             }
             if delta == 1 {
@@ -446,7 +633,13 @@ impl Harness {
                 "[{step}] effect e{i} liveness"
             );
             if !e.alive {
-                assert_eq!(delta, 0, "[{step}] disposed effect e{i} ran {delta} times");
+                // One disposed during this operation may have run before it was disposed.
+                if !died.contains(&i) {
+                    assert_eq!(delta, 0, "[{step}] disposed effect e{i} ran {delta} times");
+                }
+                continue;
+            }
+            if e.tainted {
                 continue;
             }
             // Every effect runs once at creation.
@@ -476,26 +669,30 @@ impl Harness {
             }
         }
 
-        // Live counts: one node per signal, computed, live effect and live root; no effect
-        // queued; and for each computed that ran and each live effect, between one link per
-        // distinct node its last run read (a repeated read never adds a link; pinned by
+        // Live counts: one node per live signal, computed, effect and root; no effect queued;
+        // and for each live computed that ran and each live effect, one link per distinct live
+        // node its last run read (a repeated read never adds a link; pinned by
         // `issue_repeated_read_around_a_first_run_links_once`).
         let stats = runtime_stats();
         let live_roots = usize::from(self.data_root.is_some())
-            + self.roots.iter().filter(|r| r.is_some()).count();
+            + self.roots.borrow().iter().filter(|r| r.is_some()).count();
         let live_effects = self.effects.iter().filter(|e| e.alive).count();
-        let nodes = s + self.computeds.len() + live_roots + live_effects;
+        let live_nodes = self.disposed.iter().filter(|&&d| !d).count();
+        let nodes = live_nodes + live_roots + live_effects;
+        let disposed = &self.disposed;
         let last_reads: Vec<Vec<(usize, i64)>> = self
             .computeds
             .iter()
-            .filter(|c| c.runs.get() > 0)
-            .map(|c| c.real_reads.borrow().clone())
+            .enumerate()
+            .filter(|(c, st)| st.runs.get() > 0 && !disposed[s + c])
+            .map(|(_, st)| st.real_reads.borrow().clone())
             .chain(
                 self.effects
                     .iter()
                     .filter(|e| e.alive)
                     .map(|e| e.real_reads.borrow().clone()),
             )
+            .map(|reads| reads.into_iter().filter(|&(n, _)| !disposed[n]).collect())
             .collect();
         let min_links: usize = last_reads.iter().map(|r| distinct_nodes(r)).sum();
         let max_links: usize = last_reads.iter().map(Vec::len).sum();
@@ -529,8 +726,18 @@ impl Harness {
         let s = self.signals.len();
         let nodes: Vec<usize> = all.iter().map(|c| s + c).collect();
         self.demand(&nodes);
-        self.check(&all);
-        for root in self.roots.iter_mut().filter_map(Option::take) {
+        let reads: Vec<(usize, Option<i64>)> = all
+            .iter()
+            .map(|&c| (c, self.computeds[c].handle.try_get().ok()))
+            .collect();
+        self.check(&reads, &[]);
+        let roots: Vec<Root> = self
+            .roots
+            .borrow_mut()
+            .iter_mut()
+            .filter_map(Option::take)
+            .collect();
+        for root in roots {
             root.dispose();
         }
         self.data_root.take().expect("data root").dispose();
@@ -640,7 +847,44 @@ fn op_strategy(graph: &Graph) -> BoxedStrategy<Op> {
             (0..graph.effects.len()).prop_map(Op::DisposeEffect).boxed(),
         ));
     }
-    Union::new_weighted(arms).boxed()
+    let plain = Union::new_weighted(arms).boxed();
+    // Some operations run with disposals armed, to fire from inside user code.
+    let armed = (
+        prop::collection::vec(armed_action(graph), 1..=2),
+        plain.clone(),
+    )
+        .prop_map(|(armed, op)| Op::Armed(armed, Box::new(op)));
+    prop_oneof![5 => plain, 1 => armed].boxed()
+}
+
+/// A disposal, and how many user-code sites pass before it fires.
+fn armed_action(graph: &Graph) -> BoxedStrategy<(u32, Action)> {
+    let mut actions: Vec<(u32, BoxedStrategy<Action>)> = vec![
+        (
+            2,
+            (0..graph.signals.len())
+                .prop_map(Action::DisposeSignal)
+                .boxed(),
+        ),
+        (1, (0..graph.roots).prop_map(Action::DisposeRoot).boxed()),
+    ];
+    if !graph.computeds.is_empty() {
+        actions.push((
+            3,
+            (0..graph.computeds.len())
+                .prop_map(Action::DisposeComputed)
+                .boxed(),
+        ));
+    }
+    if !graph.effects.is_empty() {
+        actions.push((
+            3,
+            (0..graph.effects.len())
+                .prop_map(Action::DisposeEffect)
+                .boxed(),
+        ));
+    }
+    (0u32..12, Union::new_weighted(actions)).boxed()
 }
 
 fn case_strategy() -> impl Strategy<Value = (Graph, Vec<Op>, bool)> {
@@ -651,7 +895,10 @@ fn case_strategy() -> impl Strategy<Value = (Graph, Vec<Op>, bool)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: crate::cases(256),
+        ..ProptestConfig::default()
+    })]
 
     /// The real graph agrees with the naive oracle after every operation: computed values,
     /// which effects run (exactly those whose read values changed, never disposed ones), what
