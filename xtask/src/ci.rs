@@ -47,6 +47,24 @@ pub(crate) const STEPS: &[Step] = &[
         program: "cargo",
         args: &["test", "--workspace", "--all-features"],
     },
+    // The kernel indexes without bounds checks where debug assertions check its invariants:
+    // run its tests in an optimised build with those assertions on, too.
+    Step {
+        env: &[
+            ("CARGO_PROFILE_RELEASE_DEBUG_ASSERTIONS", "true"),
+            ("CARGO_PROFILE_RELEASE_OVERFLOW_CHECKS", "true"),
+        ],
+        program: "cargo",
+        args: &[
+            "test",
+            "--release",
+            "-p",
+            "stateloom-core",
+            "--lib",
+            "--test",
+            "it",
+        ],
+    },
     Step {
         env: &[("RUSTDOCFLAGS", "-Dwarnings")],
         program: "cargo",
