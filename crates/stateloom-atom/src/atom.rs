@@ -4,7 +4,7 @@ use std::rc::Rc;
 
 use stateloom_core::{Subscribable, Subscription};
 
-use crate::context::{SetSelf, Setter};
+use crate::context::{MountContext, Setter};
 use crate::error::Result;
 use crate::handle::{Marker, Readable, Writable, handle_impls};
 use crate::registry::{self, AtomKey, BaseConfig, Entry, MountFn};
@@ -146,11 +146,16 @@ impl<T: 'static> Atom<T> {
     /// Sets the atom's mount hook and returns the atom, for chaining after [`atom`].
     ///
     /// In each scope, `hook` runs when the atom becomes mounted (its first subscriber
-    /// arrives, or a mounted atom starts depending on it) with a [`SetSelf`] that writes the
-    /// atom in that scope; the cleanup it returns runs when the atom is unmounted (the last
-    /// subscriber leaves, the scope is disposed, or the atom is removed from its family).
-    /// Set the hook before the atom is first used: scopes that already hold it keep the
-    /// previous one.
+    /// arrives, or a mounted atom starts depending on it) with a [`MountContext`] bound to
+    /// that scope: it sets the atom (by value or from its current value), reads, writes and
+    /// subscribes to other atoms there, and may be kept. The cleanup `hook` returns runs when
+    /// the atom is unmounted there (the last subscriber leaves, or the scope is disposed);
+    /// capture a clone of the context to write from it. Set the hook before the atom is first
+    /// used: scopes that already hold it keep the previous one.
+    ///
+    /// Hooks run after the subscription, write or read that mounted the atom, never inside a
+    /// read function. The hooks and cleanups one operation sets off run in one batch, so
+    /// subscribers see what they wrote together, once.
     ///
     /// # Examples
     /// ```
@@ -159,9 +164,9 @@ impl<T: 'static> Atom<T> {
     ///
     /// let log = Rc::new(RefCell::new(Vec::new()));
     /// let (l1, l2) = (log.clone(), log.clone());
-    /// let clock = atom(0).on_mount(move |set| {
+    /// let clock = atom(0).on_mount(move |ctx| {
     ///     l1.borrow_mut().push("start");
-    ///     set.set(1);
+    ///     ctx.set(1);
     ///     let l2 = l2.clone();
     ///     move || l2.borrow_mut().push("stop")
     /// });
@@ -173,15 +178,16 @@ impl<T: 'static> Atom<T> {
     /// ```
     pub fn on_mount<C: FnOnce() + 'static>(
         self,
-        hook: impl Fn(&SetSelf<T>) -> C + 'static,
+        hook: impl Fn(&MountContext<T>) -> C + 'static,
     ) -> Self {
         let atom = self;
         let mount: MountFn = Rc::new(move |scope| {
-            let set = SetSelf::new(
+            let ctx = MountContext::new(
                 scope,
+                atom.key,
                 Rc::new(move |setter: &Setter<'_>, value: T| setter.set(atom, value)),
             );
-            Box::new(hook(&set))
+            Box::new(hook(&ctx))
         });
         registry::set_on_mount(self.key, mount);
         self

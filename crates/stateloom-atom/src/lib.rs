@@ -52,7 +52,7 @@
 //! | one atom per id (todo items, users) | [`atom_family`] → [`AtomFamily`] |
 //! | one atom per id the program makes itself (indices), hashed faster | [`atom_family_with_hasher`] with [`FxBuildHasher`] |
 //! | an atom per item of a list atom | [`split_atom`] |
-//! | start/stop work while an atom is observed | [`Atom::on_mount`], [`WritableAtom::on_mount`] |
+//! | start/stop work while an atom is observed | [`Atom::on_mount`], [`WritableAtom::on_mount`] → [`MountContext`] |
 //! | separate values per request or test | [`AtomScope::new`] |
 //! | notifications on change | [`AtomScope::sub`], `subscribe` on a handle |
 //! | pass an atom in a given scope to code taking a `Subscribable` | [`AtomScope::bind`] |
@@ -78,7 +78,7 @@ mod writable;
 
 pub use atom::{Atom, atom, atom_with_equals};
 pub use bound::Bound;
-pub use context::{Getter, SetSelf, Setter};
+pub use context::{Getter, MountContext, Setter};
 pub use derived::{Derived, derived, derived_with_equals, select_atom};
 pub use error::{Error, Result};
 pub use family::{

@@ -230,7 +230,8 @@ impl AtomScope {
     ///
     /// # Panics
     /// If the scope was disposed, `atom` was removed from its family, or evaluating it
-    /// panics.
+    /// panics. If a mount hook it sets off panics, the subscription is ended (unmounting what
+    /// it mounted) and the panic continues.
     #[track_caller]
     pub fn sub<T: 'static>(
         &self,
@@ -256,7 +257,12 @@ impl AtomScope {
             inner::TypedNode::Signal(s) => s.subscribe(notify),
             inner::TypedNode::Computed(c) => c.subscribe(notify),
         });
-        lifecycle::drain();
+        // A mount hook that panics fails the subscription: the caller never gets a handle to
+        // end it, so end it here (its atoms unmount) before the panic continues.
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(lifecycle::drain)) {
+            subscription.unsubscribe();
+            resume_unwind(payload);
+        }
         subscription
     }
 
@@ -352,8 +358,12 @@ impl AtomScope {
 }
 
 impl AtomScope {
-    /// The shared state, for unit tests of the internals.
-    #[cfg(test)]
+    /// A handle to shared state that is still referenced elsewhere.
+    pub(crate) fn from_inner(inner: Rc<ScopeInner>) -> Self {
+        Self { inner }
+    }
+
+    /// The shared state.
     pub(crate) fn inner(&self) -> &ScopeInner {
         &self.inner
     }

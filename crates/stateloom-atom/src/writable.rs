@@ -5,7 +5,7 @@ use std::rc::Rc;
 
 use stateloom_core::{Subscribable, Subscription};
 
-use crate::context::{Getter, SetSelf, Setter};
+use crate::context::{Getter, MountContext, Setter};
 use crate::error::{Error, Result};
 use crate::handle::{AtomId, Marker, Readable, Writable, handle_impls};
 use crate::registry::{self, AtomKey, BaseConfig, DerivedConfig, Entry, MountFn, WriteFn};
@@ -214,14 +214,15 @@ impl<T: 'static, A: 'static, R: 'static> WritableAtom<T, A, R> {
     }
 
     /// Sets the atom's mount hook and returns the atom; see [`Atom::on_mount`](crate::Atom::on_mount).
-    /// The hook's [`SetSelf`] writes this atom (calls its write function).
+    /// The hook's [`MountContext`] writes this atom through its write function: its
+    /// [`set`](MountContext::set) takes an argument `A` and returns the write's `R`.
     ///
     /// # Examples
     /// ```
     /// use stateloom_atom::{AtomScope, atom_with_reducer};
     ///
-    /// let count = atom_with_reducer(0, |n: &i32, d: i32| n + d).on_mount(|set| {
-    ///     set.set(10);
+    /// let count = atom_with_reducer(0, |n: &i32, d: i32| n + d).on_mount(|ctx| {
+    ///     ctx.set(10);
     ///     || ()
     /// });
     /// let scope = AtomScope::new();
@@ -230,15 +231,16 @@ impl<T: 'static, A: 'static, R: 'static> WritableAtom<T, A, R> {
     /// ```
     pub fn on_mount<C: FnOnce() + 'static>(
         self,
-        hook: impl Fn(&SetSelf<A, R>) -> C + 'static,
+        hook: impl Fn(&MountContext<T, A, R>) -> C + 'static,
     ) -> Self {
         let atom = self;
         let mount: MountFn = Rc::new(move |scope| {
-            let set = SetSelf::new(
+            let ctx = MountContext::new(
                 scope,
+                atom.key,
                 Rc::new(move |setter: &Setter<'_>, arg: A| atom.write_in(setter, arg)),
             );
-            Box::new(hook(&set))
+            Box::new(hook(&ctx))
         });
         registry::set_on_mount(self.key, mount);
         self

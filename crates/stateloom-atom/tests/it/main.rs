@@ -7,6 +7,7 @@ mod family;
 mod jotai_store;
 mod model;
 mod mount;
+mod mount_context;
 mod scopes;
 
 use std::cell::RefCell;

@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use stateloom_atom::{Atom, AtomScope, SetSelf, atom, atom_with_reducer, derived};
+use stateloom_atom::{Atom, AtomScope, MountContext, atom, atom_with_reducer, derived};
 
 use crate::Log;
 
@@ -109,11 +109,11 @@ fn a_value_set_in_on_mount_reaches_the_new_subscriber_and_dependents() {
 }
 
 #[test]
-fn a_kept_setter_writes_later_and_does_nothing_after_dispose() {
-    let kept: Rc<RefCell<Option<SetSelf<i32>>>> = Rc::default();
+fn a_kept_context_writes_later_and_does_nothing_after_dispose() {
+    let kept: Rc<RefCell<Option<MountContext<i32>>>> = Rc::default();
     let k = kept.clone();
-    let ticks = atom(0).on_mount(move |set| {
-        *k.borrow_mut() = Some(set.clone());
+    let ticks = atom(0).on_mount(move |ctx| {
+        *k.borrow_mut() = Some(ctx.clone());
         || ()
     });
     let scope = AtomScope::new();
@@ -125,6 +125,8 @@ fn a_kept_setter_writes_later_and_does_nothing_after_dispose() {
     assert_eq!(set.set(2), Some(()));
     scope.dispose();
     assert_eq!(set.set(3), None);
+    assert_eq!(set.get(ticks), None);
+    assert!(set.scope().is_none());
     insta::assert_snapshot!(log.take(), @r"
     1
     2
