@@ -90,7 +90,7 @@ impl<T: 'static> Atom<T> {
     /// ```
     ///
     /// # Panics
-    /// If the atom was removed from its family.
+    /// If the atom was removed from its family and is not mounted in the default scope.
     #[track_caller]
     pub fn with<R>(&self, f: impl FnOnce(&T) -> R) -> R {
         with_default(|s| s.with(*self, f))
@@ -102,7 +102,7 @@ impl<T: 'static> Atom<T> {
     /// See [`Atom`].
     ///
     /// # Panics
-    /// If the atom was removed from its family.
+    /// If the atom was removed from its family and is not mounted in the default scope.
     #[inline(always)]
     #[track_caller]
     pub fn set(&self, value: T) {
@@ -115,7 +115,7 @@ impl<T: 'static> Atom<T> {
     /// See [`atom`].
     ///
     /// # Panics
-    /// If the atom was removed from its family.
+    /// If the atom was removed from its family and is not mounted in the default scope.
     #[track_caller]
     pub fn update(&self, f: impl FnOnce(&mut T)) {
         with_default(|s| s.update(*self, f));
@@ -201,7 +201,8 @@ impl<T: Clone + 'static> Atom<T> {
     /// See [`Atom`].
     ///
     /// # Panics
-    /// If the atom was removed from its family ([`try_get`](Self::try_get) returns an error).
+    /// If the atom was removed from its family and is not mounted in the default scope
+    /// ([`try_get`](Self::try_get) returns an error).
     #[inline(always)]
     #[track_caller]
     pub fn get(&self) -> T {
@@ -216,7 +217,8 @@ impl<T: Clone + 'static> Atom<T> {
     /// ```
     ///
     /// # Errors
-    /// [`Error::Removed`](crate::Error::Removed) if the atom was removed from its family.
+    /// [`Error::Removed`](crate::Error::Removed) if the atom was removed from its family and
+    /// is not mounted in the default scope.
     pub fn try_get(&self) -> Result<T> {
         with_default(|s| s.try_get(*self))
     }

@@ -52,7 +52,8 @@ impl<'a> Getter<'a> {
     /// See [`Getter`].
     ///
     /// # Panics
-    /// If `atom` was removed from its family, or reading it is a cycle.
+    /// If `atom` was removed from its family and is not mounted in the scope, or reading it
+    /// is a cycle.
     #[track_caller]
     pub fn get<T: Clone + 'static>(&self, atom: impl Readable<T>) -> T {
         self.with(atom, T::clone)
@@ -108,7 +109,8 @@ impl<'a> Setter<'a> {
     /// See [`Setter`].
     ///
     /// # Panics
-    /// If `atom` was removed from its family, or reading it is a cycle.
+    /// If `atom` was removed from its family and is not mounted in the scope, or reading it
+    /// is a cycle.
     #[track_caller]
     pub fn get<T: Clone + 'static>(&self, atom: impl Readable<T>) -> T {
         self.scope.read(atom.id().0, T::clone)
@@ -140,7 +142,7 @@ impl<'a> Setter<'a> {
     /// See [`Setter`].
     ///
     /// # Panics
-    /// If `atom` was removed from its family.
+    /// If `atom` was removed from its family and is not mounted in the scope.
     #[track_caller]
     pub fn set<T: 'static>(&self, atom: Atom<T>, value: T) {
         self.set_key(atom.key, value);
@@ -159,7 +161,7 @@ impl<'a> Setter<'a> {
     /// ```
     ///
     /// # Panics
-    /// If `atom` was removed from its family.
+    /// If `atom` was removed from its family and is not mounted in the scope.
     #[track_caller]
     pub fn update<T: 'static>(&self, atom: Atom<T>, f: impl FnOnce(&mut T)) {
         self.scope.node_or_panic::<T>(atom.key).signal().update(f);
@@ -183,7 +185,7 @@ impl<'a> Setter<'a> {
     /// ```
     ///
     /// # Panics
-    /// If `atom` was removed from its family.
+    /// If `atom` was removed from its family and is not mounted in the scope.
     #[track_caller]
     pub fn write<A, R>(&self, atom: impl Writable<A, R>, arg: A) -> R {
         atom.write_in(self, arg)

@@ -122,7 +122,8 @@ impl<T: 'static> Derived<T> {
     /// ```
     ///
     /// # Panics
-    /// If the atom was removed from its family, or it reads itself.
+    /// If the atom was removed from its family and is not mounted in the default scope, or
+    /// it reads itself.
     #[track_caller]
     pub fn with<R>(&self, f: impl FnOnce(&T) -> R) -> R {
         with_default(|s| s.with(*self, f))
@@ -148,7 +149,8 @@ impl<T: Clone + 'static> Derived<T> {
     /// See [`derived`].
     ///
     /// # Panics
-    /// If the atom was removed from its family, or it reads itself.
+    /// If the atom was removed from its family and is not mounted in the default scope, or
+    /// it reads itself.
     #[track_caller]
     pub fn get(&self) -> T {
         with_default(|s| s.get(*self))

@@ -16,7 +16,8 @@ use crate::handle::AtomId;
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The atom was removed from its family (or its family was cleared); its handle is stale.
+    /// The atom was removed from its family (or its family was cleared) and is not mounted in
+    /// the scope it was used in; its handle is stale there.
     #[error(
         "atom {id:?} was removed from its family; get a fresh handle from the family instead of keeping an old one"
     )]

@@ -1,5 +1,5 @@
-//! Atom families: [`atom_family`] memoizes one atom per parameter, and removing a parameter
-//! frees its atom and that atom's nodes in every scope.
+//! Atom families: [`atom_family`] memoizes one atom per parameter; removing a parameter drops
+//! its atom from the family and frees it once no scope has it mounted.
 
 use std::borrow::Borrow;
 use std::cell::RefCell;
@@ -44,16 +44,19 @@ pub use rustc_hash::FxBuildHasher;
 pub type DefaultHashBuilder = ahash::RandomState;
 
 use crate::handle::AtomHandle;
-use crate::scope::inner::free_atom;
+use crate::scope::inner::retire_atom;
 
 /// Creates an atom family: `family.get(&param)` returns the atom `factory` made for
 /// `param`, calling it only the first time.
 ///
-/// `factory` must create a new atom for each parameter (the family owns it):
-/// [`remove`](AtomFamily::remove) and [`retain`](AtomFamily::retain) free the atoms they
-/// evict, together with their nodes in every scope of this thread, so a stale handle fails
-/// cleanly ([`Error::Removed`](crate::Error::Removed)) and a create/remove loop does not
-/// leak. Dropping the family keeps its atoms; call [`clear`](AtomFamily::clear) to free them.
+/// `factory` must create a new atom for each parameter (the family owns it).
+/// [`remove`](AtomFamily::remove) and [`retain`](AtomFamily::retain) drop atoms from the
+/// family, as Jotai's `remove` does: where a removed atom is mounted (it has a subscriber, or
+/// a mounted atom reads it), it keeps working until it is unmounted; everywhere else, and
+/// once it is unmounted everywhere, its nodes and its config are freed, and a handle kept
+/// from before fails cleanly ([`Error::Removed`](crate::Error::Removed)). So a
+/// create/remove loop does not leak. Dropping the family keeps its atoms; call
+/// [`clear`](AtomFamily::clear) to remove them all.
 ///
 /// Parameters are hashed with [`DefaultHashBuilder`] (aHash with random keys), which resists
 /// parameters chosen to collide; see [`atom_family_with_hasher`] for another hasher.
@@ -71,7 +74,8 @@ use crate::scope::inner::free_atom;
 /// first.update(|t| t.done = true);
 /// assert!(todos.get(&1).get().done);
 /// assert!(todos.remove(&1));
-/// assert!(first.try_get().is_err()); // the old handle is stale
+/// assert!(first.try_get().is_err()); // not mounted anywhere: freed, the old handle is stale
+/// assert!(!todos.get(&1).get().done); // a fresh atom
 /// ```
 pub fn atom_family<P, H>(factory: impl Fn(&P) -> H + 'static) -> AtomFamily<P, H>
 where
@@ -165,27 +169,39 @@ where
                 handle
             }
             Entry::Occupied(slot) => {
-                // The factory asked for its own parameter: keep the first atom, free this one.
+                // The factory asked for its own parameter: keep the first atom, drop this one.
                 let existing = *slot.get();
                 drop(members);
-                free_atom(handle.id().0);
+                retire_atom(handle.id().0);
                 existing
             }
         }
     }
 
-    /// Removes `param`'s atom and frees it (its nodes in every scope, its mount cleanup).
-    /// Returns whether there was one. A later [`get`](Self::get) creates a fresh atom.
+    /// Removes `param`'s atom from the family. Returns whether there was one. A later
+    /// [`get`](Self::get) creates a fresh atom.
+    ///
+    /// In each scope where the removed atom is mounted, it keeps working (its subscribers are
+    /// notified, it can be read, written and subscribed to there) until it is unmounted; then
+    /// its mount cleanup runs and its node is freed. In every other scope its node is freed at
+    /// once and the old handle fails there with [`Error::Removed`](crate::Error::Removed).
+    /// The atom's config is freed with its last node.
     ///
     /// # Examples
     /// ```
-    /// use stateloom_atom::{atom, atom_family};
+    /// use stateloom_atom::{AtomScope, atom, atom_family};
     ///
     /// let f = atom_family(|id: &u32| atom(*id));
+    /// let scope = AtomScope::new();
     /// let a = f.get(&1);
+    /// let sub = scope.sub(a, |_| {});
     /// assert!(f.remove(&1));
     /// assert!(!f.remove(&1));
     /// assert_ne!(f.get(&1), a);
+    /// scope.set(a, 5); // still subscribed here: still works
+    /// assert_eq!(scope.get(a), 5);
+    /// sub.unsubscribe(); // unmounted everywhere: freed
+    /// assert!(scope.try_get(a).is_err());
     /// ```
     pub fn remove<Q>(&self, param: &Q) -> bool
     where
@@ -195,7 +211,7 @@ where
         let removed = self.inner.members.borrow_mut().remove(param);
         match removed {
             Some(handle) => {
-                free_atom(handle.id().0);
+                retire_atom(handle.id().0);
                 true
             }
             None => false,
@@ -204,6 +220,8 @@ where
 
     /// Keeps the atoms whose parameter satisfies `keep` and removes the others, as
     /// [`remove`](Self::remove) does. Returns how many were removed.
+    ///
+    /// `keep` sees every parameter before anything is removed.
     ///
     /// # Examples
     /// ```
@@ -228,7 +246,7 @@ where
         removed
     }
 
-    /// Removes and frees every atom of the family.
+    /// Removes every atom of the family, as [`remove`](Self::remove) does.
     ///
     /// # Examples
     /// ```
@@ -246,7 +264,7 @@ where
             .map(|(_, h)| h)
             .collect();
         for handle in members {
-            free_atom(handle.id().0);
+            retire_atom(handle.id().0);
         }
     }
 

@@ -34,8 +34,10 @@
 //!   std::thread::spawn(move || count.get()); // `Atom<i32>` is not `Send`
 //!   ```
 //!   Move state between threads with messages.
-//! - **Nothing leaks.** [`AtomScope::dispose`] frees every node the scope made; removing a
-//!   family member frees its config and its nodes in every scope.
+//! - **Nothing leaks.** [`AtomScope::dispose`] frees every node the scope made. Removing a
+//!   family member frees its nodes in every scope where it is not mounted at once, and
+//!   elsewhere when it is unmounted (its subscribers keep working until then, as in Jotai);
+//!   its config goes with its last node.
 //! - **Lifecycle work is deferred and batched.** Mount hooks and cleanups run after the
 //!   operation that set them off, never inside a read function, and all of one operation's
 //!   run in one batch: subscribers see their combined writes once.

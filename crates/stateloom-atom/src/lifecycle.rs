@@ -1,5 +1,6 @@
 //! Deferred lifecycle work: mount hooks and their cleanups run after the write, read or
-//! subscription that caused them, never inside a derived atom's read function.
+//! subscription that caused them, never inside a derived atom's read function; so does
+//! freeing a removed family member once it is unmounted.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -9,7 +10,7 @@ use std::rc::Weak;
 use stateloom_core::{batch, untrack};
 
 use crate::registry::AtomKey;
-use crate::scope::inner::ScopeInner;
+use crate::scope::inner::{ScopeInner, release_if_unused};
 
 /// One piece of deferred work.
 pub(crate) enum Task {
@@ -18,6 +19,9 @@ pub(crate) enum Task {
     Reconcile(Weak<ScopeInner>, AtomKey),
     /// Run a cleanup whose atom is gone (removed from its family).
     Run(Box<dyn FnOnce()>),
+    /// Free a scope's node of an atom removed from its family if it is still unmounted there,
+    /// and the atom's config once no scope holds a node for it.
+    Evict(Weak<ScopeInner>, AtomKey),
 }
 
 struct Lifecycle {
@@ -144,5 +148,11 @@ fn run(task: Task) {
             }
         }
         Task::Run(cleanup) => cleanup(),
+        Task::Evict(scope, key) => {
+            if let Some(scope) = scope.upgrade() {
+                scope.evict_if_unmounted(key);
+            }
+            release_if_unused(key);
+        }
     }
 }

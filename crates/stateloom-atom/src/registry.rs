@@ -37,14 +37,22 @@ pub(crate) struct Entry {
     /// A `WriteFn<A, R>` for writable atoms.
     pub(crate) write: Option<Rc<dyn Any>>,
     pub(crate) on_mount: Option<MountFn>,
+    /// Removed from its family but still mounted in some scope: no scope may create a node
+    /// for it any more, and the entry goes once no scope holds one.
+    pub(crate) retired: bool,
 }
 
 impl Entry {
     pub(crate) fn new(config: Rc<dyn Config>) -> Self {
+        Self::writable(config, None)
+    }
+
+    pub(crate) fn writable(config: Rc<dyn Config>, write: Option<Rc<dyn Any>>) -> Self {
         Self {
             config,
-            write: None,
+            write,
             on_mount: None,
+            retired: false,
         }
     }
 }
@@ -88,14 +96,43 @@ pub(crate) fn register(make: impl FnOnce(AtomKey) -> Entry) -> AtomKey {
     REGISTRY.with(|r| r.borrow_mut().insert_with_key(make))
 }
 
-/// The config of a live atom.
+/// The config of an atom that scopes may create nodes for: registered and not retired.
 pub(crate) fn config(key: AtomKey) -> Option<Rc<dyn Config>> {
-    REGISTRY.with(|r| r.borrow().get(key).map(|e| e.config.clone()))
+    REGISTRY.with(|r| {
+        r.borrow()
+            .get(key)
+            .filter(|e| !e.retired)
+            .map(|e| e.config.clone())
+    })
 }
 
-/// The write function of a live writable atom.
-pub(crate) fn write_fn(key: AtomKey) -> Option<Rc<dyn Any>> {
-    REGISTRY.with(|r| r.borrow().get(key).and_then(|e| e.write.clone()))
+/// The write function of a registered writable atom (retired or not), and whether it is
+/// retired.
+pub(crate) fn write_fn(key: AtomKey) -> Option<(Rc<dyn Any>, bool)> {
+    REGISTRY.with(|r| {
+        r.borrow()
+            .get(key)
+            .and_then(|e| Some((e.write.clone()?, e.retired)))
+    })
+}
+
+/// Marks a registered atom as retired. Returns `false` if it was not registered or already
+/// retired.
+pub(crate) fn retire(key: AtomKey) -> bool {
+    REGISTRY.with(|r| match r.borrow_mut().get_mut(key) {
+        Some(entry) if !entry.retired => {
+            entry.retired = true;
+            true
+        }
+        _ => false,
+    })
+}
+
+/// Whether `key` is a registered, retired atom. `false` while the thread exits.
+pub(crate) fn is_retired(key: AtomKey) -> bool {
+    REGISTRY
+        .try_with(|r| r.borrow().get(key).is_some_and(|e| e.retired))
+        .unwrap_or(false)
 }
 
 /// The mount hook of a live atom, if it has one.
@@ -125,8 +162,8 @@ pub(crate) fn remove(key: AtomKey) -> bool {
     entry.is_some()
 }
 
-/// How many atoms are registered on this thread (family members that were removed are not
-/// counted). Useful in leak tests.
+/// How many atoms are registered on this thread. A family member that was removed counts
+/// until no scope has it mounted any more. Useful in leak tests.
 ///
 /// # Examples
 /// ```
@@ -176,5 +213,22 @@ mod tests {
         remove(key);
         set_on_mount(key, Rc::new(|_| Box::new(|| ())));
         assert!(!has_on_mount(key), "a removed atom gets no hook");
+    }
+
+    #[test]
+    fn a_retired_atom_keeps_its_hook_but_gives_no_config_until_removed() {
+        let key = base(0);
+        let before = registered_atoms();
+        set_on_mount(key, Rc::new(|_| Box::new(|| ())));
+        assert!(!is_retired(key));
+        assert!(retire(key) && !retire(key), "retiring twice is a no-op");
+        assert!(
+            is_retired(key) && config(key).is_none(),
+            "no new nodes once retired"
+        );
+        assert!(on_mount(key).is_some(), "mounted nodes still run its hook");
+        assert_eq!(registered_atoms(), before, "it is still registered");
+        assert!(remove(key) && !is_retired(key));
+        assert!(!retire(key), "a removed atom cannot be retired");
     }
 }

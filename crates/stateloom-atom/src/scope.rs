@@ -98,8 +98,8 @@ impl AtomScope {
     /// See [`AtomScope`].
     ///
     /// # Panics
-    /// If the scope was disposed, `atom` was removed from its family, or reading it is a
-    /// cycle. [`try_get`](Self::try_get) returns these as errors.
+    /// If the scope was disposed, `atom` was removed from its family and is not mounted
+    /// here, or reading it is a cycle. [`try_get`](Self::try_get) returns these as errors.
     #[inline(always)]
     #[track_caller]
     pub fn get<T: Clone + 'static>(&self, atom: impl Readable<T>) -> T {
@@ -151,7 +151,8 @@ impl AtomScope {
     /// See [`AtomScope`].
     ///
     /// # Panics
-    /// If the scope was disposed or `atom` was removed from its family.
+    /// If the scope was disposed, or `atom` was removed from its family and is not mounted
+    /// here.
     #[inline(always)]
     #[track_caller]
     pub fn set<T: 'static>(&self, atom: Atom<T>, value: T) {
@@ -196,7 +197,8 @@ impl AtomScope {
     /// ```
     ///
     /// # Panics
-    /// If the scope was disposed or `atom` was removed from its family.
+    /// If the scope was disposed, or `atom` was removed from its family and is not mounted
+    /// here.
     #[track_caller]
     pub fn write<A, R>(&self, atom: impl Writable<A, R>, arg: A) -> R {
         assert!(self.inner.is_live(), "{}", crate::Error::ScopeDisposed);
@@ -229,9 +231,9 @@ impl AtomScope {
     /// ```
     ///
     /// # Panics
-    /// If the scope was disposed, `atom` was removed from its family, or evaluating it
-    /// panics. If a mount hook it sets off panics, the subscription is ended (unmounting what
-    /// it mounted) and the panic continues.
+    /// If the scope was disposed, `atom` was removed from its family (and is not mounted in
+    /// this scope), or evaluating it panics. If a mount hook it sets off panics, the
+    /// subscription is ended (unmounting what it mounted) and the panic continues.
     #[track_caller]
     pub fn sub<T: 'static>(
         &self,

@@ -32,13 +32,14 @@ pub fn writable_atom<T: PartialEq + 'static, A: 'static, R: 'static>(
     read: impl Fn(&Getter<'_>) -> T + 'static,
     write: impl Fn(&Setter<'_>, A) -> R + 'static,
 ) -> WritableAtom<T, A, R> {
-    let key = registry::register(|_| Entry {
-        config: Rc::new(DerivedConfig {
-            read,
-            equals: T::eq,
-        }),
-        write: Some(Rc::new(WriteFn(Box::new(write)))),
-        on_mount: None,
+    let key = registry::register(|_| {
+        Entry::writable(
+            Rc::new(DerivedConfig {
+                read,
+                equals: T::eq,
+            }),
+            Some(Rc::new(WriteFn(Box::new(write)))),
+        )
     });
     WritableAtom::from_key(key)
 }
@@ -58,13 +59,14 @@ pub fn writable_atom<T: PartialEq + 'static, A: 'static, R: 'static>(
 pub fn write_only_atom<A: 'static, R: 'static>(
     write: impl Fn(&Setter<'_>, A) -> R + 'static,
 ) -> WritableAtom<(), A, R> {
-    let key = registry::register(|_| Entry {
-        config: Rc::new(BaseConfig {
-            init: (),
-            equals: <()>::eq,
-        }),
-        write: Some(Rc::new(WriteFn(Box::new(write)))),
-        on_mount: None,
+    let key = registry::register(|_| {
+        Entry::writable(
+            Rc::new(BaseConfig {
+                init: (),
+                equals: <()>::eq,
+            }),
+            Some(Rc::new(WriteFn(Box::new(write)))),
+        )
     });
     WritableAtom::from_key(key)
 }
@@ -91,19 +93,19 @@ pub fn atom_with_reducer<T: Clone + PartialEq + 'static, A: 'static>(
     init: T,
     reducer: impl Fn(&T, A) -> T + 'static,
 ) -> WritableAtom<T, A> {
-    let key = registry::register(|key| Entry {
-        config: Rc::new(BaseConfig {
-            init,
-            equals: T::eq,
-        }),
-        write: Some(Rc::new(WriteFn(Box::new(
-            move |set: &Setter<'_>, action: A| {
-                let this = WritableAtom::<T, A>::from_key(key);
-                let next = set.with(this, |current| reducer(current, action));
-                set.set_key(key, next);
-            },
-        )))),
-        on_mount: None,
+    let key = registry::register(|key| {
+        let reduce = move |set: &Setter<'_>, action: A| {
+            let this = WritableAtom::<T, A>::from_key(key);
+            let next = set.with(this, |current| reducer(current, action));
+            set.set_key(key, next);
+        };
+        Entry::writable(
+            Rc::new(BaseConfig {
+                init,
+                equals: T::eq,
+            }),
+            Some(Rc::new(WriteFn(Box::new(reduce)))),
+        )
     });
     WritableAtom::from_key(key)
 }
@@ -141,14 +143,16 @@ impl<T: 'static, A: 'static, R: 'static> Readable<T> for WritableAtom<T, A, R> {
 impl<T: 'static, A: 'static, R: 'static> Writable<A, R> for WritableAtom<T, A, R> {
     #[track_caller]
     fn write_in(self, setter: &Setter<'_>, arg: A) -> R {
-        let write = registry::write_fn(self.key).unwrap_or_else(|| {
-            panic!(
+        // A removed atom is written only where it lives on (where it is still mounted).
+        let write = match registry::write_fn(self.key) {
+            Some((write, retired)) if !retired || setter.scope().holds(self.key) => write,
+            _ => panic!(
                 "{}",
                 Error::Removed {
                     id: AtomId(self.key)
                 }
-            )
-        });
+            ),
+        };
         let write = write
             .downcast_ref::<WriteFn<A, R>>()
             .expect("a writable atom's handle matches its write function");
@@ -170,7 +174,7 @@ impl<T: 'static, A: 'static, R: 'static> WritableAtom<T, A, R> {
     /// See [`writable_atom`].
     ///
     /// # Panics
-    /// If the atom was removed from its family.
+    /// If the atom was removed from its family and is not mounted in the default scope.
     #[track_caller]
     pub fn write(&self, arg: A) -> R {
         with_default(|s| s.write(*self, arg))
@@ -186,7 +190,7 @@ impl<T: 'static, A: 'static, R: 'static> WritableAtom<T, A, R> {
     /// ```
     ///
     /// # Panics
-    /// If the atom was removed from its family.
+    /// If the atom was removed from its family and is not mounted in the default scope.
     #[track_caller]
     pub fn with<Out>(&self, f: impl FnOnce(&T) -> Out) -> Out {
         with_default(|s| s.with(*self, f))
@@ -254,7 +258,7 @@ impl<T: Clone + 'static, A: 'static, R: 'static> WritableAtom<T, A, R> {
     /// See [`writable_atom`].
     ///
     /// # Panics
-    /// If the atom was removed from its family.
+    /// If the atom was removed from its family and is not mounted in the default scope.
     #[track_caller]
     pub fn get(&self) -> T {
         with_default(|s| s.get(*self))

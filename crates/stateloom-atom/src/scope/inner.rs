@@ -102,6 +102,9 @@ pub(crate) struct Slot {
     pub(super) has_on_mount: bool,
     pub(super) active: bool,
     pub(super) cleanup: Option<Box<dyn FnOnce()>>,
+    /// The atom was removed from its family while mounted here: its node is freed once it is
+    /// unmounted.
+    pub(super) retired: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -229,6 +232,7 @@ impl ScopeInner {
             has_on_mount: registry::has_on_mount(key),
             active: false,
             cleanup: None,
+            retired: false,
         };
         self.slots.borrow_mut().insert(key, slot);
         Ok(node)
@@ -257,6 +261,40 @@ impl ScopeInner {
         };
         lifecycle::drain();
         result
+    }
+
+    /// Whether this scope holds a node for `key`.
+    pub(crate) fn holds(&self, key: AtomKey) -> bool {
+        self.slots.borrow().contains_key(key)
+    }
+
+    /// An atom was removed from its family: frees its node here unless it is mounted, in
+    /// which case the node lives on until it is unmounted.
+    fn retire(&self, key: AtomKey) {
+        let evict = match self.slots.borrow_mut().get_mut(key) {
+            Some(slot) => {
+                slot.retired = true;
+                !slot.mounted
+            }
+            None => false,
+        };
+        if evict {
+            self.evict(key);
+        }
+    }
+
+    /// Frees the node of a removed atom that is no longer mounted here (a queued
+    /// [`Task::Evict`] whose atom was mounted again meanwhile does nothing).
+    pub(crate) fn evict_if_unmounted(&self, key: AtomKey) {
+        let evict = self.is_live()
+            && self
+                .slots
+                .borrow()
+                .get(key)
+                .is_some_and(|slot| slot.retired && !slot.mounted);
+        if evict {
+            self.evict(key);
+        }
     }
 
     /// Frees the node of a removed atom (and runs its mount cleanup).
@@ -318,12 +356,21 @@ impl ScopeInner {
             root.dispose();
         }
         let slots = std::mem::take(&mut *self.slots.borrow_mut());
+        let retired: Vec<AtomKey> = slots
+            .iter()
+            .filter(|(_, slot)| slot.retired)
+            .map(|(key, _)| key)
+            .collect();
         drop(slots);
         if reopen {
             *self.root.borrow_mut() = Some(detached_root());
             self.state.set(State::Live);
         } else {
             self.state.set(State::Disposed);
+        }
+        // Removed family members that this scope alone kept alive.
+        for key in retired {
+            release_if_unused(key);
         }
         if let Some(payload) = first_panic {
             resume_unwind(payload);
@@ -375,19 +422,41 @@ pub(crate) fn evaluate<T>(
     value
 }
 
-/// Removes an atom from the registry and frees its node in every live scope on this thread.
-pub(crate) fn free_atom(key: AtomKey) {
-    if !registry::remove(key) {
-        return;
-    }
-    let scopes: Vec<Rc<ScopeInner>> = LIVE.with(|live| {
+/// The scopes alive on this thread.
+fn live_scopes() -> Vec<Rc<ScopeInner>> {
+    LIVE.try_with(|live| {
         let mut live = live.borrow_mut();
         live.retain(|w| w.strong_count() > 0);
         live.iter().filter_map(Weak::upgrade).collect()
-    });
+    })
+    .unwrap_or_default()
+}
+
+/// Takes an atom out of use as a family removes it. Each scope where it is not mounted frees
+/// its node at once; a scope where it is mounted keeps it working (subscribers, reads and
+/// writes) and frees it when it is unmounted there. The config goes with the last node.
+pub(crate) fn retire_atom(key: AtomKey) {
+    if !registry::retire(key) {
+        return;
+    }
+    let scopes = live_scopes();
     for scope in &scopes {
-        scope.evict(key);
+        scope.retire(key);
     }
     drop(scopes);
+    release_if_unused(key);
     lifecycle::drain();
+}
+
+/// Removes a retired atom's config from the registry once no live scope holds its node.
+pub(crate) fn release_if_unused(key: AtomKey) {
+    if !registry::is_retired(key) {
+        return;
+    }
+    let scopes = live_scopes();
+    let used = scopes.iter().any(|scope| scope.holds(key));
+    drop(scopes);
+    if !used {
+        registry::remove(key);
+    }
 }

@@ -1,6 +1,7 @@
 //! Mounting: an atom is mounted in a scope while it has a subscriber or a mounted atom
 //! depends on it. Mount hooks run (deferred) when an atom becomes mounted, their cleanups
-//! when it stops being mounted. All walks use explicit stacks, so a chain of any depth works.
+//! when it stops being mounted, and a family member removed while mounted is freed when it
+//! stops being mounted. All walks use explicit stacks, so a chain of any depth works.
 
 use std::rc::Rc;
 
@@ -107,6 +108,11 @@ impl ScopeInner {
                 if slot.active {
                     self.pending.set(true);
                     lifecycle::push(Task::Reconcile(self.weak(), key));
+                }
+                if slot.retired {
+                    // Removed from its family while mounted: free it after its cleanup.
+                    self.pending.set(true);
+                    lifecycle::push(Task::Evict(self.weak(), key));
                 }
                 // Reversed, so dependencies are unmounted in order.
                 stack.extend(slot.deps.iter().rev());

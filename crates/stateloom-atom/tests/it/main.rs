@@ -8,6 +8,7 @@ mod jotai_store;
 mod model;
 mod mount;
 mod mount_context;
+mod removal;
 mod scopes;
 
 use std::cell::RefCell;

@@ -2,6 +2,8 @@
 //! dependencies) in two scopes, driven by random writes, compared with a naive evaluator
 //! that recomputes everything; subscribers must fire exactly when a value changed.
 
+mod family;
+
 use std::cell::RefCell;
 use std::rc::Rc;
 
