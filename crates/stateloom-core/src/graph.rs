@@ -84,8 +84,9 @@ pub(crate) struct Graph {
     /// Counter for per-run stamps on links (detects a dependency read twice in one run).
     pub(crate) next_stamp: u32,
     /// Moves whenever the dependency list of a node flagged `CHECKING` may have changed (a
-    /// link unlinked, the node run or freed), so a check that called user code knows whether
-    /// the link ids it holds still mean what they meant (see `Runtime::check_dirty`).
+    /// link unlinked, or the node freed; such a node never runs), so a check that called user
+    /// code knows whether the link ids it holds still mean what they meant (see
+    /// `Runtime::check_dirty`).
     pub(crate) check_epoch: u32,
 }
 

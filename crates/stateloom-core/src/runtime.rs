@@ -14,6 +14,7 @@ mod dispose;
 mod flush;
 
 pub(crate) use borrow::{ReadBorrow, Write};
+use check::Check;
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
@@ -375,7 +376,10 @@ impl Runtime {
             self.commit_signal(node.index);
             self.flush_if_idle();
         } else {
-            if flags.contains(Flags::RUNNING) {
+            // A computed that is computing, or that a dependency check is bringing up to date
+            // (it is read by user code the check runs for one of its own dependencies), is
+            // part of a cycle.
+            if flags.intersects(Flags::RUNNING | Flags::CHECKING) {
                 return Err(ReadFail::Cycle);
             }
             self.refresh(node, flags);
@@ -399,17 +403,17 @@ impl Runtime {
 
     /// Brings a computed up to date (unless user code disposed it during the check).
     fn refresh(&self, node: NodeRef, flags: Flags) {
-        let dirty = flags.intersects(Flags::DIRTY | Flags::STALE)
-            || self.check_dirty(node.index, node.generation);
-        let mut graph = self.graph.borrow_mut();
-        let Some(n) = graph.nodes.get_mut(node.index, node.generation) else {
-            return;
-        };
-        if dirty {
-            drop(graph);
+        if flags.intersects(Flags::DIRTY | Flags::STALE) {
             self.recompute(node.index);
-        } else {
-            n.flags.remove(Flags::PENDING);
+            return;
+        }
+        match self.check_dirty(node.index, node.generation) {
+            Check::Dirty => self.recompute(node.index),
+            Check::Clean => {
+                let mut graph = self.graph.borrow_mut();
+                graph.nodes.at_mut(node.index).flags.remove(Flags::PENDING);
+            }
+            Check::Disposed => {}
         }
     }
 
@@ -504,7 +508,8 @@ impl Runtime {
     /// created first. Returns whether a computed's value changed and the computed is still
     /// alive (its run, or a cleanup, may have disposed it).
     ///
-    /// `index` must be a live node that is not running.
+    /// `index` must be a live node that is not running and not on the path of a dependency
+    /// check (reads report both as a cycle), so running it never rewrites links a check holds.
     ///
     /// Inlined into each caller, so recomputing computeds and running effects call their
     /// closures from different call sites: one shared indirect call mispredicts whenever the
@@ -518,10 +523,9 @@ impl Runtime {
             let stamp = graph.next_stamp;
             let node = graph.nodes.at_mut(index);
             debug_assert!(
-                !node.flags.contains(Flags::RUNNING),
-                "stateloom internal error: node {index} runs inside its own run"
+                !node.flags.intersects(Flags::RUNNING | Flags::CHECKING),
+                "stateloom internal error: node {index} runs inside its own run or check"
             );
-            let checking = node.flags.contains(Flags::CHECKING);
             node.flags
                 .remove(Flags::DIRTY | Flags::PENDING | Flags::STALE);
             node.flags.insert(Flags::RUNNING);
@@ -529,10 +533,6 @@ impl Runtime {
             let has_owned = node.first_child != NIL || node.flags.contains(Flags::HAS_CLEANUPS);
             let ops = node.payload.as_ptr();
             let generation = node.generation();
-            if checking {
-                // Re-running a node an enclosing check is walking rewrites its dependencies.
-                graph.invalidate_checks();
-            }
             (ops, stamp, has_owned, generation)
         };
         // SAFETY: the node is flagged `RUNNING` from above until `RunGuard` drops, after the
@@ -543,10 +543,12 @@ impl Runtime {
         #[allow(unsafe_code)]
         let ops = unsafe { ops.as_ref() };
         let depth = self.run_depth.get() + 1;
+        let disposed = Cell::new(false);
         let mut run = RunGuard {
             rt: self,
             index,
             finished: false,
+            disposed: &disposed,
             active: self.active.replace(index),
             owner: self.owner.replace(Owner { index, generation }),
             stamp: self.stamp.replace(stamp),
@@ -574,7 +576,7 @@ impl Runtime {
         };
         run.finished = true;
         drop(run);
-        changed && self.graph.borrow().nodes.get(index, generation).is_some()
+        changed && !disposed.get()
     }
 
     /// Whether `index`, a running node, was asked to be disposed when its run ends.
@@ -620,6 +622,8 @@ struct RunGuard<'a> {
     rt: &'a Runtime,
     index: u32,
     finished: bool,
+    /// Set when the run's end disposed the node.
+    disposed: &'a Cell<bool>,
     active: u32,
     owner: Owner,
     stamp: u32,
@@ -670,6 +674,7 @@ impl RunGuard<'_> {
             dispose
         };
         if dispose {
+            self.disposed.set(true);
             if self.finished {
                 rt.dispose_index(self.index, true);
             } else {

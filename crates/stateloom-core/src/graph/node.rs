@@ -65,7 +65,8 @@ impl Flags {
     pub(crate) const HAS_PENDING: Flags = Flags(1 << 10);
     /// Computed or effect: on the path of a dependency check that is in progress (see
     /// `Runtime::check_dirty`). The check keeps ids of this node's links across calls into
-    /// user code, so a change to its dependency list invalidates the check.
+    /// user code, so unlinking or freeing it invalidates the check, and reading it is a cycle
+    /// (it is being brought up to date), so it never runs meanwhile.
     pub(crate) const CHECKING: Flags = Flags(1 << 11);
 
     /// Where the node's kind starts; the flags above stay below it.
@@ -244,9 +245,11 @@ pub(crate) fn payload_prefix<P: 'static>(ops: NonNull<dyn NodeOps>) -> NonNull<P
 /// One node of the graph: 56 bytes in release builds, its slot's generation included.
 ///
 /// # Invariants
-/// - `deps`..`deps_tail` and `subs`..`subs_tail` are the two ends of the node's dependency
-///   and subscriber lists (`NIL` when empty); while the node runs, `deps_tail` is instead the
-///   last dependency tracked by the current run.
+/// - `deps` and `subs`..`subs_tail` are the first dependency and the two ends of the
+///   subscriber list (`NIL` when empty). `deps_tail` is only read while the node runs, when it
+///   is the last dependency tracked by the current run (and, at the run's end, the last
+///   dependency), or while a dependency check walks through the node, when it is the link the
+///   check is examining (see `Runtime::check_dirty`).
 /// - Children of an owner form a list through `prev_sibling`/`next_sibling`, newest first.
 ///   The first child's `prev_sibling` is its owner's index tagged with [`OWNER_TAG`]; a node
 ///   without an owner has `prev_sibling == NIL`.

@@ -1,5 +1,6 @@
 //! The pull phase: deciding whether a `PENDING` consumer really has to re-run.
 
+use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use super::Runtime;
@@ -11,41 +12,51 @@ use crate::graph::{Flags, Graph, NodeKind};
 /// re-running the nodes being checked makes a check restart at all.
 const MAX_RESTARTS: u32 = 64;
 
-/// Ends a check however it ends, also when user code panics: clears `CHECKING` on the nodes
-/// still on its path and truncates the scratch stack back to where the check started.
-struct CheckGuard<'a> {
-    rt: &'a Runtime,
-    base: usize,
+/// What a dependency check found out about its consumer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Check {
+    /// A dependency changed: the consumer must re-run.
+    Dirty,
+    /// No dependency changed.
+    Clean,
+    /// User code disposed the consumer during the check.
+    Disposed,
+}
+
+/// One check in progress: its consumer and where its part of the scratch stack starts.
+struct Walk<'a> {
     consumer: u32,
     generation: u32,
+    base: usize,
+    /// The deepest node on the path when user code was last called (the others are on the
+    /// scratch stack), so the path can be left if that code panics.
+    current: &'a Cell<u32>,
 }
 
-impl Drop for CheckGuard<'_> {
-    fn drop(&mut self) {
-        let mut graph = self.rt.graph.borrow_mut();
-        leave_path(&mut graph, self.base, self.consumer, self.generation);
-    }
-}
-
-/// Clears `CHECKING` on a check's path (its consumer, and the node each scratch entry pair
-/// above `base` descended into) and truncates the scratch stack to `base`.
-///
-/// The path's nodes are found by index and may have been freed by user code since they were
-/// entered; a vacant slot is skipped, and a slot that was freed and reused holds a node that no
-/// check has entered (every check in progress entered its nodes before the user code that
-/// freed them ran), whose flag is clear already.
-fn leave_path(graph: &mut Graph, base: usize, consumer: u32, generation: u32) {
-    let mut at = base + 1;
-    while at < graph.scratch.len() {
-        let child = graph.scratch[at];
-        if let Some(node) = graph.nodes.occupied_mut(child) {
+impl Walk<'_> {
+    /// Clears `CHECKING` on the path (the consumer, the nodes on the scratch stack and
+    /// `current`, the deepest) and truncates the scratch stack to where the check started.
+    ///
+    /// The path's nodes are found by index and may have been freed by user code since they
+    /// were entered; a vacant slot is skipped. A slot that was freed and reused holds a node
+    /// this check did not enter; if an enclosing check entered it, that check is suspended in
+    /// user code during which the epoch moved, so it starts again too and does not rely on the
+    /// flag.
+    fn leave_path(&self, graph: &mut Graph, current: u32) {
+        for at in self.base..graph.scratch.len() {
+            let index = graph.scratch[at];
+            if let Some(node) = graph.nodes.occupied_mut(index) {
+                node.flags.remove(Flags::CHECKING);
+            }
+        }
+        graph.scratch.truncate(self.base);
+        // `NIL` (no node) is out of bounds: a miss.
+        if let Some(node) = graph.nodes.occupied_mut(current) {
             node.flags.remove(Flags::CHECKING);
         }
-        at += 2;
-    }
-    graph.scratch.truncate(base);
-    if let Some(node) = graph.nodes.get_mut(consumer, generation) {
-        node.flags.remove(Flags::CHECKING);
+        if let Some(node) = graph.nodes.get_mut(self.consumer, self.generation) {
+            node.flags.remove(Flags::CHECKING);
+        }
     }
 }
 
@@ -61,80 +72,90 @@ enum Step {
     Clean,
 }
 
-/// How a call into user code left the walk.
-enum Resume {
-    /// Nothing the walk holds changed: go on.
-    Continue,
-    /// The link ids the walk holds may be stale: start again from the consumer.
-    Restart,
-}
-
 impl Runtime {
-    /// Returns whether `consumer` (flagged `PENDING`) must re-run because a dependency's value
-    /// changed, updating out-of-date dependencies on the way. Returns `false` if the consumer
-    /// was disposed meanwhile: callers look it up again before they use it.
+    /// Finds out whether `consumer` (live, flagged `PENDING` and not `DIRTY`) must re-run
+    /// because a dependency's value changed, updating out-of-date dependencies on the way, or
+    /// whether user code disposed it meanwhile.
     ///
-    /// A depth-first walk over dependencies with an explicit stack of links, so a chain of any
-    /// length is checked without recursion. Dependencies are brought up to date bottom-up; a
+    /// A depth-first walk over dependencies with an explicit stack, so a chain of any length
+    /// is checked without recursion. Dependencies are brought up to date bottom-up; a
     /// dependency whose recomputed value is equal to the old one does not make its subscriber
     /// re-run, which is where equality cut-off happens. The walk stops at the first dependency
     /// that changed.
     ///
-    /// Bringing a dependency up to date runs user code, which may dispose or re-run any node,
-    /// the ones on the walk's path included. The walk flags its path `CHECKING`, and every
-    /// change to such a node's dependency list moves `Graph::check_epoch`; after each call into
-    /// user code the walk compares the epoch and, if it moved, starts again from the consumer
-    /// instead of following link ids that may have been freed or reused. Starting again is
-    /// cheap and exact: the dependencies already brought up to date are clean now.
-    pub(crate) fn check_dirty(&self, consumer: u32, generation: u32) -> bool {
-        let base = self.graph.borrow().scratch.len();
-        let _guard = CheckGuard {
-            rt: self,
-            base,
+    /// Bringing a dependency up to date runs user code, which may dispose any node, the ones on
+    /// the walk's path included. The walk flags its path `CHECKING`: reads report such a node
+    /// as a cycle (so user code never re-runs it), and unlinking or freeing it moves
+    /// `Graph::check_epoch`. After each call into user code the walk compares the epoch and,
+    /// if it moved, starts again from the consumer instead of following link ids that may have
+    /// been freed or reused. Starting again is cheap and exact: the dependencies already
+    /// brought up to date are clean now.
+    pub(crate) fn check_dirty(&self, consumer: u32, generation: u32) -> Check {
+        let (link, epoch, base) = {
+            let mut graph = self.graph.borrow_mut();
+            let (epoch, base) = (graph.check_epoch, graph.scratch.len());
+            let node = graph.nodes.at_mut(consumer);
+            debug_assert!(
+                !node.flags.contains(Flags::CHECKING),
+                "stateloom internal error: a check started at a node another check walks"
+            );
+            node.flags.insert(Flags::CHECKING);
+            (node.deps, epoch, base)
+        };
+        let current = Cell::new(NIL);
+        let walk = Walk {
             consumer,
             generation,
+            base,
+            current: &current,
         };
-        // If user code panics while a dependency is brought up to date, the check gives up and
-        // reports the consumer dirty: the consumer then re-runs and meets the panic in its own
-        // read, where its code can handle it, and the nodes in between (now `STALE`) recompute
-        // once on the way.
-        catch_unwind(AssertUnwindSafe(|| {
-            self.walk_dependencies(consumer, generation, base)
-        }))
-        .unwrap_or(true)
+        let (mut link, mut epoch, mut restarts) = (link, epoch, 0);
+        loop {
+            match catch_unwind(AssertUnwindSafe(|| {
+                self.walk_dependencies(&walk, link, epoch)
+            })) {
+                // A walk that returns has left its path.
+                Ok(Some(true)) => return Check::Dirty,
+                Ok(Some(false)) => return Check::Clean,
+                Ok(None) => match self.restart(consumer, generation, &mut restarts) {
+                    Ok((first, now)) => (link, epoch) = (first, now),
+                    Err(check) => return check,
+                },
+                // If user code panics while a dependency is brought up to date, the check
+                // gives up and reports the consumer dirty: the consumer then re-runs and meets
+                // the panic in its own read, where its code can handle it, and the nodes in
+                // between (now `STALE`) recompute once on the way.
+                Err(_) => {
+                    walk.leave_path(&mut self.graph.borrow_mut(), current.get());
+                    return if self.is_live_index(consumer, generation) {
+                        Check::Dirty
+                    } else {
+                        Check::Disposed
+                    };
+                }
+            }
+        }
     }
 
-    /// The walk of [`check_dirty`](Self::check_dirty); `base` is where its part of the scratch
-    /// stack starts.
+    /// The walk of [`check_dirty`](Self::check_dirty).
     ///
-    /// The scratch stack holds one pair per level below the consumer: the link walked down
-    /// and the dependency it leads to. A dependency flagged `RUNNING` or `CHECKING` is not
-    /// walked into: it is computing, or on the path of this or an enclosing check, so reaching
-    /// it means the graph has a cycle, which the reads themselves report.
-    fn walk_dependencies(&self, consumer: u32, generation: u32, base: usize) -> bool {
-        let mut restarts = 0;
-        'walk: loop {
-            let (mut sub, mut link, epoch) = {
-                let mut graph = self.graph.borrow_mut();
-                let Some(node) = graph.nodes.get_mut(consumer, generation) else {
-                    return false;
-                };
-                let flags = node.flags;
-                if flags.contains(Flags::DIRTY) {
-                    return true;
-                }
-                if flags.contains(Flags::CHECKING) {
-                    // A nested read of a node an enclosing check is walking (a cycle through
-                    // an untracked read): it cannot be checked now, so it recomputes.
-                    return true;
-                }
-                if !flags.contains(Flags::PENDING) {
-                    // Brought up to date by user code before a restart.
-                    return false;
-                }
-                node.flags.insert(Flags::CHECKING);
-                (consumer, node.deps, graph.check_epoch)
-            };
+    /// The scratch stack, from `walk.base`, holds the path from the consumer down to the
+    /// parent of `sub`, the node whose dependencies are being examined. Each node on the path
+    /// keeps the link the walk is examining in its `deps_tail`, which means something else only
+    /// while the node runs (and running a node on the path moves the epoch). A dependency
+    /// flagged `RUNNING` or `CHECKING` is not walked into: it is computing, or on the path of
+    /// this or an enclosing check, so reaching it means the graph has a cycle, which the reads
+    /// themselves report.
+    ///
+    /// `link` and `epoch` are the consumer's first dependency and the epoch when the check
+    /// flagged it. Returns whether the consumer is dirty, which it can only say for a live
+    /// consumer (it was live after the last call into user code, since freeing a node on the
+    /// path moves the epoch), or `None` if the epoch moved: the walk has left its path and
+    /// must start again from the consumer.
+    fn walk_dependencies(&self, walk: &Walk<'_>, mut link: u32, epoch: u32) -> Option<bool> {
+        let base = walk.base;
+        let mut sub = walk.consumer;
+        {
             loop {
                 // Examine the dependency behind `link`, unless `sub` has no dependencies left.
                 let mut dirty = false;
@@ -164,8 +185,8 @@ impl Runtime {
                     match step {
                         Step::Descend(dep) => {
                             let mut graph = self.graph.borrow_mut();
-                            graph.scratch.push(link);
-                            graph.scratch.push(dep);
+                            graph.nodes.at_mut(sub).deps_tail = link;
+                            graph.scratch.push(sub);
                             let node = graph.nodes.at_mut(dep);
                             node.flags.insert(Flags::CHECKING);
                             sub = dep;
@@ -173,19 +194,20 @@ impl Runtime {
                             continue;
                         }
                         Step::Commit | Step::Recompute => {
+                            walk.current.set(sub);
                             self.update_dep(link, matches!(step, Step::Commit));
-                            if let Resume::Restart = self.resume(epoch, base, consumer, generation)
-                            {
-                                restarts += 1;
-                                if restarts > MAX_RESTARTS {
-                                    return self.is_live_index(consumer, generation);
-                                }
-                                continue 'walk;
+                            if self.moved(walk, epoch, sub) {
+                                return None;
                             }
                         }
                         Step::Clean => {}
                     }
                     let graph = self.graph.borrow();
+                    debug_assert_eq!(
+                        graph.links.at(link).sub,
+                        sub,
+                        "stateloom internal error: a check kept a link its node no longer has"
+                    );
                     dirty = graph.nodes.at(sub).flags.contains(Flags::DIRTY);
                     if !dirty {
                         link = graph.links.at(link).next_dep;
@@ -196,43 +218,40 @@ impl Runtime {
                 }
                 // `sub` is settled: dirty, or every dependency checked clean. Climb.
                 loop {
-                    let (parent, parent_link) = {
+                    let parent = {
                         let mut graph = self.graph.borrow_mut();
-                        if graph.scratch.len() == base {
-                            return dirty;
-                        }
-                        let child = graph.scratch.pop().expect("scratch underflow");
-                        let parent_link = graph.scratch.pop().expect("scratch underflow");
-                        debug_assert_eq!(child, sub, "the scratch pair names the current node");
-                        let parent = if graph.scratch.len() == base {
-                            consumer
-                        } else {
-                            *graph.scratch.last().expect("scratch pair")
-                        };
+                        let at_consumer = graph.scratch.len() == base;
                         let node = graph.nodes.at_mut(sub);
                         node.flags.remove(Flags::CHECKING);
+                        if at_consumer {
+                            return Some(dirty);
+                        }
                         if !dirty {
                             node.flags.remove(Flags::PENDING);
                         }
-                        (parent, parent_link)
+                        graph.scratch.pop().expect("scratch underflow")
                     };
                     if dirty {
+                        // `sub` left the path; its parent is the deepest node on it now.
+                        walk.current.set(parent);
                         self.recompute(sub);
-                        if let Resume::Restart = self.resume(epoch, base, consumer, generation) {
-                            restarts += 1;
-                            if restarts > MAX_RESTARTS {
-                                return self.is_live_index(consumer, generation);
-                            }
-                            continue 'walk;
+                        if self.moved(walk, epoch, parent) {
+                            return None;
                         }
                     }
                     let graph = self.graph.borrow();
                     sub = parent;
-                    dirty = graph.nodes.at(sub).flags.contains(Flags::DIRTY);
+                    let node = graph.nodes.at(sub);
+                    dirty = node.flags.contains(Flags::DIRTY);
                     if dirty {
                         continue;
                     }
-                    link = graph.links.at(parent_link).next_dep;
+                    debug_assert_eq!(
+                        graph.links.at(node.deps_tail).sub,
+                        sub,
+                        "stateloom internal error: a check kept a link its node no longer has"
+                    );
+                    link = graph.links.at(node.deps_tail).next_dep;
                     if link != NIL {
                         break;
                     }
@@ -241,16 +260,45 @@ impl Runtime {
         }
     }
 
-    /// After a call into user code: whether the walk may go on with the ids it holds. If the
-    /// epoch moved, leaves the path (the walk starts again from the consumer).
+    /// After a call into user code: whether the epoch moved, so the ids the walk holds may be
+    /// stale. If so, leaves the path, whose deepest node is `current` (the walk then starts
+    /// again from the consumer).
     #[inline]
-    fn resume(&self, epoch: u32, base: usize, consumer: u32, generation: u32) -> Resume {
+    fn moved(&self, walk: &Walk, epoch: u32, current: u32) -> bool {
         let mut graph = self.graph.borrow_mut();
         if graph.check_epoch == epoch {
-            return Resume::Continue;
+            return false;
         }
-        leave_path(&mut graph, base, consumer, generation);
-        Resume::Restart
+        walk.leave_path(&mut graph, current);
+        walk.current.set(NIL);
+        true
+    }
+
+    /// Starts a walk again from its consumer, after user code changed a node on its path:
+    /// returns the consumer's first dependency and the epoch now, or what the check found if
+    /// there is nothing left to walk.
+    #[cold]
+    fn restart(
+        &self,
+        consumer: u32,
+        generation: u32,
+        restarts: &mut u32,
+    ) -> Result<(u32, u32), Check> {
+        *restarts += 1;
+        let mut graph = self.graph.borrow_mut();
+        let epoch = graph.check_epoch;
+        let Some(node) = graph.nodes.get_mut(consumer, generation) else {
+            return Err(Check::Disposed);
+        };
+        if node.flags.contains(Flags::DIRTY) || *restarts > MAX_RESTARTS {
+            return Err(Check::Dirty);
+        }
+        if !node.flags.contains(Flags::PENDING) {
+            // Brought up to date by the user code that ran.
+            return Err(Check::Clean);
+        }
+        node.flags.insert(Flags::CHECKING);
+        Ok((node.deps, epoch))
     }
 
     /// Whether the node at `index` is still the one of `generation`.

@@ -3,6 +3,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
 use super::Runtime;
+use super::check::Check;
 use crate::error::{Error, Origin};
 use crate::graph::{Flags, NodeKind};
 
@@ -176,18 +177,22 @@ impl Runtime {
         if flags.contains(Flags::RUNNING) {
             return;
         }
-        let run = flags.contains(Flags::DIRTY)
-            || (flags.contains(Flags::PENDING) && self.check_dirty(index, generation));
-        // The check runs user code, which may have disposed the effect.
-        let mut graph = self.graph.borrow_mut();
-        let Some(node) = graph.nodes.get_mut(index, generation) else {
-            return;
-        };
-        if run {
-            drop(graph);
+        if flags.contains(Flags::DIRTY) {
             self.run_consumer(index);
-        } else {
-            node.flags.remove(Flags::PENDING);
+            return;
+        }
+        if !flags.contains(Flags::PENDING) {
+            return;
+        }
+        match self.check_dirty(index, generation) {
+            Check::Dirty => {
+                self.run_consumer(index);
+            }
+            Check::Clean => {
+                let mut graph = self.graph.borrow_mut();
+                graph.nodes.at_mut(index).flags.remove(Flags::PENDING);
+            }
+            Check::Disposed => {}
         }
     }
 }

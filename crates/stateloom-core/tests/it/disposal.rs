@@ -147,6 +147,36 @@ fn a_panicking_cleanup_of_a_disposed_effect_still_frees_it() {
     assert_eq!(runtime_stats(), before);
 }
 
+/// An effect that disposes itself during its run is disposed when the run ends; a cleanup
+/// that panics then reaches the caller once, and the runtime's batch and run bookkeeping is
+/// restored exactly once.
+#[test]
+fn a_run_that_disposes_itself_with_a_panicking_cleanup_restores_the_runtime() {
+    let before = runtime_stats();
+    let s = signal(0);
+    let me: Rc<Cell<Option<stateloom_core::Effect>>> = Rc::new(Cell::new(None));
+    let m = me.clone();
+    let e = effect(move || {
+        if s.get() == 1 {
+            on_cleanup(|| panic!("cleanup at the end of the run"));
+            m.get().expect("set").dispose();
+        }
+    });
+    me.set(Some(e));
+    let panic = catch_unwind(AssertUnwindSafe(|| s.set(1))).expect_err("re-raised");
+    assert_eq!(panic_message(&*panic), "cleanup at the end of the run");
+    assert!(!e.is_alive());
+    // Writes outside a batch still flush at once: the batch depth is back to zero.
+    let seen = Rc::new(Cell::new(0));
+    let sn = seen.clone();
+    let watcher = effect(move || sn.set(s.get()));
+    s.set(5);
+    assert_eq!(seen.get(), 5);
+    watcher.dispose();
+    s.dispose();
+    assert_eq!(runtime_stats(), before);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Model: random ownership trees with panicking cleanups, against the documented order.
 // ---------------------------------------------------------------------------------------------

@@ -105,17 +105,17 @@ enum Op {
     Read(usize),
     /// Runs the operation with disposals armed: each fires at the user-code site (a computed
     /// or effect run, a cleanup, an equality call) that comes after that many other sites.
-    Armed(Vec<(u32, Action)>, Box<Op>),
+    Armed(Vec<(u32, Dispose)>, Box<Op>),
 }
 
 /// A disposal made from inside user code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Action {
-    DisposeSignal(usize),
-    DisposeComputed(usize),
-    DisposeEffect(usize),
+enum Dispose {
+    Signal(usize),
+    Computed(usize),
+    Effect(usize),
     /// An effect root (never the root that owns signals and computeds).
-    DisposeRoot(usize),
+    Root(usize),
 }
 
 #[derive(Clone, Debug)]
@@ -164,8 +164,8 @@ fn distinct_nodes(pairs: &[(usize, i64)]) -> usize {
 /// The handles armed actions dispose, and the actions armed and fired in this operation.
 #[derive(Default)]
 struct Armory {
-    armed: Vec<(u32, Action)>,
-    fired: Vec<Action>,
+    armed: Vec<(u32, Dispose)>,
+    fired: Vec<Dispose>,
     signals: Vec<Signal<i64>>,
     computeds: Vec<Computed<i64>>,
     effects: Vec<Effect>,
@@ -178,7 +178,7 @@ thread_local! {
 
 /// A point where user code runs: counts down the armed actions and performs the ones due.
 fn site() {
-    let due: Vec<Action> = ARMORY.with(|armory| {
+    let due: Vec<Dispose> = ARMORY.with(|armory| {
         let mut armory = armory.borrow_mut();
         let mut due = Vec::new();
         armory.armed.retain_mut(|(countdown, action)| {
@@ -199,12 +199,12 @@ fn site() {
 }
 
 /// Performs a disposal, with the armory released (disposal runs cleanups, which are sites).
-fn perform(action: Action) {
+fn perform(action: Dispose) {
     match action {
-        Action::DisposeSignal(i) => ARMORY.with(|a| a.borrow().signals[i]).dispose(),
-        Action::DisposeComputed(i) => ARMORY.with(|a| a.borrow().computeds[i]).dispose(),
-        Action::DisposeEffect(i) => ARMORY.with(|a| a.borrow().effects[i]).dispose(),
-        Action::DisposeRoot(r) => {
+        Dispose::Signal(i) => ARMORY.with(|a| a.borrow().signals[i]).dispose(),
+        Dispose::Computed(i) => ARMORY.with(|a| a.borrow().computeds[i]).dispose(),
+        Dispose::Effect(i) => ARMORY.with(|a| a.borrow().effects[i]).dispose(),
+        Dispose::Root(r) => {
             let roots = ARMORY.with(|a| a.borrow().roots.clone());
             let root = roots.borrow_mut()[r].take();
             if let Some(root) = root {
@@ -436,10 +436,10 @@ impl Harness {
         let mut died = Vec::new();
         for action in fired {
             match action {
-                Action::DisposeSignal(i) => self.disposed[i] = true,
-                Action::DisposeComputed(c) => self.disposed[s + c] = true,
-                Action::DisposeEffect(i) => died.push(i),
-                Action::DisposeRoot(r) => {
+                Dispose::Signal(i) => self.disposed[i] = true,
+                Dispose::Computed(c) => self.disposed[s + c] = true,
+                Dispose::Effect(i) => died.push(i),
+                Dispose::Root(r) => {
                     died.extend((0..self.effects.len()).filter(|&i| self.effects[i].root == r));
                 }
             }
@@ -858,21 +858,21 @@ fn op_strategy(graph: &Graph) -> BoxedStrategy<Op> {
 }
 
 /// A disposal, and how many user-code sites pass before it fires.
-fn armed_action(graph: &Graph) -> BoxedStrategy<(u32, Action)> {
-    let mut actions: Vec<(u32, BoxedStrategy<Action>)> = vec![
+fn armed_action(graph: &Graph) -> BoxedStrategy<(u32, Dispose)> {
+    let mut actions: Vec<(u32, BoxedStrategy<Dispose>)> = vec![
         (
             2,
             (0..graph.signals.len())
-                .prop_map(Action::DisposeSignal)
+                .prop_map(Dispose::Signal)
                 .boxed(),
         ),
-        (1, (0..graph.roots).prop_map(Action::DisposeRoot).boxed()),
+        (1, (0..graph.roots).prop_map(Dispose::Root).boxed()),
     ];
     if !graph.computeds.is_empty() {
         actions.push((
             3,
             (0..graph.computeds.len())
-                .prop_map(Action::DisposeComputed)
+                .prop_map(Dispose::Computed)
                 .boxed(),
         ));
     }
@@ -880,7 +880,7 @@ fn armed_action(graph: &Graph) -> BoxedStrategy<(u32, Action)> {
         actions.push((
             3,
             (0..graph.effects.len())
-                .prop_map(Action::DisposeEffect)
+                .prop_map(Dispose::Effect)
                 .boxed(),
         ));
     }

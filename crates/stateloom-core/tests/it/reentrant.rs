@@ -5,8 +5,8 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use stateloom_core::{
-    Computed, Effect, Signal, computed, create_root, effect, on_cleanup, runtime_stats, signal,
-    untrack,
+    Computed, Effect, Error, Signal, computed, create_root, effect, on_cleanup, runtime_stats,
+    signal, untrack,
 };
 
 use crate::Log;
@@ -148,35 +148,41 @@ fn disposing_the_computed_being_walked_through_leaves_its_subscriber_unnotified(
 }
 
 /// A dependency that reads, untracked, a node the check is walking through: a cycle hidden
-/// by `untrack`. The check neither hangs nor follows stale links, and the runtime stays usable.
+/// by `untrack`. The read is a cycle error (the node is being brought up to date), the check
+/// neither hangs nor follows stale links, and the graph keeps every dependency.
 #[test]
-fn a_cycle_through_an_untracked_read_during_a_check_terminates() {
+fn a_read_of_a_node_being_checked_is_a_cycle_error() {
     let s = signal(0_i64);
     let top: Rc<Cell<Option<Computed<i64>>>> = slot();
-    let t = top.clone();
+    let peeks = Rc::new(RefCell::new(Vec::new()));
+    let (t, p) = (top.clone(), peeks.clone());
     let below = computed(move || {
         let v = s.get();
-        // The value read does not matter, only that it is read.
-        let _peek = t.get().map_or(0, |c| untrack(|| c.try_get().unwrap_or(-1)));
+        if let Some(c) = t.get() {
+            p.borrow_mut().push(untrack(|| c.try_get()));
+        }
         v
     });
-    let upper = computed(move || below.try_get().unwrap_or(-2) + 1);
+    let upper = computed(move || below.get() + 1);
     top.set(Some(upper));
     let seen = Rc::new(RefCell::new(Vec::new()));
     let sn = seen.clone();
-    effect(move || sn.borrow_mut().push(upper.try_get()));
+    effect(move || sn.borrow_mut().push(upper.get()));
     for v in 1..4 {
         s.set(v);
     }
-    // The first write re-runs `upper` from inside `below` (the untracked read), where reading
-    // `below` is a cycle: `upper` ends up without that dependency, so later writes of `s` no
-    // longer reach it or the effect.
     assert_eq!(
         *seen.borrow(),
-        [Ok(1), Ok(-1)],
-        "one run at creation, one for the first write"
+        [1, 2, 3, 4],
+        "one run at creation and one per write"
     );
-    assert_eq!(below.get(), 3);
+    let peeks = peeks.borrow();
+    // At creation `upper` was running; after that, a check was bringing it up to date.
+    assert_eq!(peeks.len(), 4);
+    assert!(
+        peeks.iter().all(|r| matches!(r, Err(Error::Cycle { .. }))),
+        "{peeks:?}"
+    );
     let fresh = signal(1);
     let doubled = computed(move || fresh.get() * 2);
     fresh.set(21);
