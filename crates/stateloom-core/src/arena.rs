@@ -104,6 +104,14 @@ impl<T: Slot> Arena<T> {
         (slot.generation() == generation).then_some(slot)
     }
 
+    /// Whether the slot at `index` holds the value of `generation` (`false` for `NIL`).
+    #[inline]
+    pub(crate) fn is_current(&self, index: u32, generation: u32) -> bool {
+        self.slots
+            .get(index as usize)
+            .is_some_and(|slot| slot.generation() == generation)
+    }
+
     /// Mutable access to the value at `index` if the slot is occupied, by whichever value.
     ///
     /// For indices kept across calls into user code, which may have freed the slot (and

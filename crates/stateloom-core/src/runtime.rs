@@ -252,7 +252,8 @@ impl Runtime {
     /// ancestor of the root, say) belongs to nobody.
     pub(crate) fn live_owner(&self, graph: &Graph) -> u32 {
         let owner = self.owner.get();
-        if owner.index != NIL && graph.nodes.get(owner.index, owner.generation).is_some() {
+        // `Owner::NONE` names no slot, so it is never current.
+        if graph.nodes.is_current(owner.index, owner.generation) {
             owner.index
         } else {
             NIL

@@ -19,8 +19,13 @@ impl Panics {
     /// Runs `f`, keeping its panic if it is the first one.
     pub(crate) fn catch(&mut self, f: impl FnOnce()) {
         if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
-            self.0.get_or_insert(payload);
+            self.keep(payload);
         }
+    }
+
+    /// Keeps `payload` if it is the first panic.
+    fn keep(&mut self, payload: Box<dyn Any + Send>) {
+        self.0.get_or_insert(payload);
     }
 
     /// Continues the first panic, if there was one.
@@ -128,40 +133,59 @@ impl Runtime {
                 .map(|i| (i, graph.nodes.generation(i).expect("owned node is live")))
                 .collect()
         };
-        'nodes: for (i, generation) in order {
-            loop {
-                // User code that ran earlier in this loop may have disposed this node already,
-                // given it children or cleanups, or be running it.
-                let (running, has_children, has_cleanups) = {
-                    let graph = self.graph.borrow();
-                    let Some(node) = graph.nodes.get(i, generation) else {
-                        continue 'nodes;
-                    };
-                    (
-                        node.flags.contains(Flags::RUNNING),
-                        graph.has_idle_child(i),
-                        node.flags.contains(Flags::HAS_CLEANUPS),
-                    )
-                };
-                if running {
-                    self.graph
-                        .borrow_mut()
-                        .nodes
-                        .at_mut(i)
-                        .flags
-                        .insert(Flags::DISPOSE_REQUESTED);
-                    continue 'nodes;
+        // One `catch_unwind` for the whole loop rather than one per node: a destructor that
+        // panics while a payload is dropped ends the inner loop, which starts again after that
+        // node. (Cleanups are caught one by one in `run_cleanups`.)
+        let mut next = 0;
+        while next < order.len() {
+            let result = catch_unwind(AssertUnwindSafe(|| {
+                while let Some(&(i, generation)) = order.get(next) {
+                    next += 1;
+                    self.dispose_node(i, generation, panics);
                 }
-                if has_children {
-                    self.dispose_tree(i, false, panics);
-                } else if has_cleanups {
-                    self.run_cleanups(i, panics);
-                } else {
-                    break;
-                }
+            }));
+            if let Err(payload) = result {
+                panics.keep(payload);
             }
-            let freed = self.graph.borrow_mut().free(i);
-            panics.catch(|| self.release_payload(freed));
         }
+    }
+
+    /// Disposes one node of an ownership tree whose children were disposed before it: runs
+    /// its cleanups, disposes what user code added to it meanwhile, frees it and drops its
+    /// payload (whose destructors may panic).
+    fn dispose_node(&self, i: u32, generation: u32, panics: &mut Panics) {
+        loop {
+            // User code that ran earlier in this disposal may have disposed this node
+            // already, given it children or cleanups, or be running it.
+            let (running, has_children, has_cleanups) = {
+                let graph = self.graph.borrow();
+                let Some(node) = graph.nodes.get(i, generation) else {
+                    return;
+                };
+                (
+                    node.flags.contains(Flags::RUNNING),
+                    graph.has_idle_child(i),
+                    node.flags.contains(Flags::HAS_CLEANUPS),
+                )
+            };
+            if running {
+                self.graph
+                    .borrow_mut()
+                    .nodes
+                    .at_mut(i)
+                    .flags
+                    .insert(Flags::DISPOSE_REQUESTED);
+                return;
+            }
+            if has_children {
+                self.dispose_tree(i, false, panics);
+            } else if has_cleanups {
+                self.run_cleanups(i, panics);
+            } else {
+                break;
+            }
+        }
+        let freed = self.graph.borrow_mut().free(i);
+        self.release_payload(freed);
     }
 }
