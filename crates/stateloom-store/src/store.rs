@@ -341,8 +341,10 @@ impl<S: Clone + 'static> Store<S> {
     }
 
     /// Changes the state in place with `f`. `f` runs on a copy of the state, so the old state
-    /// is still there for listeners and a panic in `f` changes nothing. Ignored after
-    /// [`destroy`](Self::destroy), and skipped if `f` leaves the state equal to what it was.
+    /// is still there for listeners and a panic in `f` changes nothing. A write `f` makes to
+    /// the store is queued and applied after this one (and dropped if `f` panics). Ignored
+    /// after [`destroy`](Self::destroy), and skipped if `f` leaves the state equal to what it
+    /// was.
     ///
     /// # Examples
     /// ```

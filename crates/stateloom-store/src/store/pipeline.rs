@@ -22,20 +22,36 @@ impl Drop for Reset<'_> {
 
 /// Marks a store busy for one commit; when dropped, also on unwind, makes it idle again and
 /// drops the listeners removed meanwhile.
-struct Committing<'a, S>(&'a super::Inner<S>);
+struct Committing<'a, S> {
+    inner: &'a super::Inner<S>,
+    /// The length of the queue when the commit began.
+    queued: usize,
+    /// The new state is going in: the write is no longer undone by a panic.
+    applied: bool,
+}
 
 impl<'a, S> Committing<'a, S> {
     fn begin(inner: &'a super::Inner<S>) -> Self {
         inner.busy.set(true);
-        Self(inner)
+        Self {
+            inner,
+            queued: inner.queue.borrow().len(),
+            applied: false,
+        }
     }
 }
 
 impl<S> Drop for Committing<'_, S> {
     fn drop(&mut self) {
-        self.0.busy.set(false);
-        if self.0.compact.replace(false) {
-            self.0.listeners.borrow_mut().retain(|l| l.is_active());
+        let inner = self.inner;
+        inner.busy.set(false);
+        if !self.applied && std::thread::panicking() {
+            // The write failed before it changed anything (its update closure or the equality
+            // panicked): the writes they queued react to a change that never happened.
+            inner.queue.borrow_mut().truncate(self.queued);
+        }
+        if inner.compact.replace(false) {
+            inner.listeners.borrow_mut().retain(|l| l.is_active());
         }
     }
 }
@@ -101,26 +117,32 @@ impl<S: Clone + 'static> Store<S> {
             !inner.busy.get(),
             "commits never nest; writes are queued while busy"
         );
-        let signal = inner.signal;
-        let state = match write.into_update() {
-            Update::Replace(state) => state,
-            Update::Mutate(f) => {
-                // A copy keeps the old state for listeners, and a panic in `f` changes nothing.
-                let mut state = signal.with_untracked(S::clone);
-                f(&mut state);
-                state
+        // Busy from here: a write made by an update closure, the equality function, an effect
+        // or a listener is queued, and a panic in any of them leaves the store idle again.
+        let mut commit = Committing::begin(inner);
+        let (signal, equals) = (inner.signal, inner.equals);
+        // One read of the state computes the new one and compares: a read costs about as much
+        // as the comparison of a small state.
+        let (state, equal) = match write.into_update() {
+            Update::Replace(state) => {
+                let equal = signal.with_untracked(|current| equals(current, &state));
+                (state, equal)
             }
+            Update::Mutate(f) => signal.with_untracked(|current| {
+                // A copy keeps the old state for listeners, and a panic in `f` changes nothing.
+                let mut state = current.clone();
+                f(&mut state);
+                let equal = equals(current, &state);
+                (state, equal)
+            }),
         };
-        // Busy from here: a write made by the equality function, an effect or a listener is
-        // queued, and a panic in any of them leaves the store idle again.
-        let commit = Committing::begin(inner);
-        if signal.with_untracked(|current| (inner.equals)(current, &state)) {
-            inner.reached.set(inner.reached.get() + 1);
+        inner.reached.set(inner.reached.get() + 1);
+        if equal {
             drop(state);
             drop(commit);
             return;
         }
-        inner.reached.set(inner.reached.get() + 1);
+        commit.applied = true;
         let hooks = inner.commit_hooks.borrow().len();
         let old = if hooks == 0 {
             self.swap_in(state)

@@ -197,10 +197,12 @@ fn a_state_without_partial_eq_makes_a_store_that_can_notify_every_write() {
 }
 
 thread_local! {
-    /// Makes `panicky` panic while set.
+    /// Makes `panicky` and `writes_then_panics` panic while set.
     static PANIC: Cell<bool> = const { Cell::new(false) };
     /// The store `reentrant` writes to, and what it logs.
     static REENTRANT: RefCell<Option<(Store<i64>, Log)>> = const { RefCell::new(None) };
+    /// The store `writes_then_panics` writes to.
+    static WRITER: RefCell<Option<Store<i64>>> = const { RefCell::new(None) };
 }
 
 fn panicky(a: &Counter, b: &Counter) -> bool {
@@ -309,4 +311,29 @@ fn an_equality_that_reads_and_writes_the_store_has_its_write_queued() {
     equals(1, 10) sees 1
     listener 1 -> 10
     ");
+}
+
+/// Writes 99 to the store in `WRITER`, then panics while `PANIC` is set.
+fn writes_then_panics(a: &i64, b: &i64) -> bool {
+    if PANIC.get() {
+        WRITER.with_borrow(|store| store.as_ref().map(|s| s.set_state(99)));
+        panic!("equality failed after writing");
+    }
+    a == b
+}
+
+#[test]
+fn issue_a_panicking_equality_leaves_no_queued_write_behind() {
+    let store = Store::new_with_equals(0, writes_then_panics);
+    WRITER.set(Some(store.clone()));
+    let s = store.clone();
+    PANIC.set(true);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| s.set_state(1)));
+    PANIC.set(false);
+    assert!(result.is_err());
+    // The write the equality queued reacted to a write that never happened: it is gone, and
+    // the next write is applied alone.
+    store.set_state(2);
+    WRITER.set(None);
+    assert_eq!((store.get_state(), store.version()), (2, 1));
 }

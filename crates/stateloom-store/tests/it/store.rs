@@ -150,6 +150,38 @@ fn a_panicking_update_changes_nothing_and_the_store_stays_usable() {
 }
 
 #[test]
+fn a_write_made_by_an_update_closure_is_queued_behind_it() {
+    let store = Store::new(vec![1]);
+    let s = store.clone();
+    store.update(move |v| {
+        // The closure works on a copy; a write to the store from here comes after it.
+        s.update(|v| v.push(3));
+        assert_eq!(s.get_state(), [1]);
+        v.push(2);
+    });
+    assert_eq!(store.get_state(), [1, 2, 3]);
+    assert_eq!(store.version(), 2);
+}
+
+#[test]
+fn a_write_queued_by_an_update_closure_that_panics_is_dropped() {
+    let store = Store::new(vec![1]);
+    let s = store.clone();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        s.update({
+            let s = s.clone();
+            move |_| {
+                s.update(|v| v.push(99));
+                panic!("boom");
+            }
+        })
+    }));
+    assert!(result.is_err());
+    store.update(|v| v.push(2));
+    assert_eq!(store.get_state(), [1, 2]);
+}
+
+#[test]
 fn destroy_ignores_later_writes_and_reads_fail_cleanly() {
     let store = Store::new(1);
     let calls = Rc::new(Cell::new(0));
