@@ -862,9 +862,7 @@ fn armed_action(graph: &Graph) -> BoxedStrategy<(u32, Dispose)> {
     let mut actions: Vec<(u32, BoxedStrategy<Dispose>)> = vec![
         (
             2,
-            (0..graph.signals.len())
-                .prop_map(Dispose::Signal)
-                .boxed(),
+            (0..graph.signals.len()).prop_map(Dispose::Signal).boxed(),
         ),
         (1, (0..graph.roots).prop_map(Dispose::Root).boxed()),
     ];
@@ -879,9 +877,7 @@ fn armed_action(graph: &Graph) -> BoxedStrategy<(u32, Dispose)> {
     if !graph.effects.is_empty() {
         actions.push((
             3,
-            (0..graph.effects.len())
-                .prop_map(Dispose::Effect)
-                .boxed(),
+            (0..graph.effects.len()).prop_map(Dispose::Effect).boxed(),
         ));
     }
     (0u32..12, Union::new_weighted(actions)).boxed()
