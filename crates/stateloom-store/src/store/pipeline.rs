@@ -41,10 +41,12 @@ impl<'a, S> Committing<'a, S> {
     }
 }
 
-impl<S> Drop for Committing<'_, S> {
-    fn drop(&mut self) {
+impl<S> Committing<'_, S> {
+    /// The rare part of the end of a commit, kept out of line.
+    #[cold]
+    #[inline(never)]
+    fn end_slow(&mut self) {
         let inner = self.inner;
-        inner.busy.set(false);
         if !self.applied && std::thread::panicking() {
             // The write failed before it changed anything (its update closure or the equality
             // panicked): the writes they queued react to a change that never happened.
@@ -52,6 +54,16 @@ impl<S> Drop for Committing<'_, S> {
         }
         if inner.compact.replace(false) {
             inner.listeners.borrow_mut().retain(|l| l.is_active());
+        }
+    }
+}
+
+impl<S> Drop for Committing<'_, S> {
+    #[inline]
+    fn drop(&mut self) {
+        self.inner.busy.set(false);
+        if !self.applied || self.inner.compact.get() {
+            self.end_slow();
         }
     }
 }
