@@ -351,6 +351,89 @@ impl<T: 'static> Signal<T> {
         })
     }
 
+    /// Writes `value` and returns the value it replaced, unless `value` equals the current
+    /// value by the signal's equality: then nothing is written or notified and `value` is
+    /// handed back, as it is when the signal was disposed.
+    ///
+    /// Unlike [`set`](Self::set), the write is committed at once, also inside a batch (as
+    /// [`update`](Self::update) is), which is what makes the previous value available; the
+    /// comparison and the write are one operation. Inside a batch that already wrote the
+    /// signal, the comparison and the returned value are those of the latest write. A write
+    /// committed inside a batch counts as a change even if a later write in the batch restores
+    /// the old value.
+    ///
+    /// # Errors
+    /// `Err(value)` if `value` is equal to the current value, or the signal was disposed.
+    ///
+    /// # Panics
+    /// If the signal's equality function writes this same signal, if a
+    /// [`with`](Self::with) of this signal is still reading it, or as [`set`](Self::set).
+    ///
+    /// # Examples
+    /// ```
+    /// use stateloom_core::{effect, signal};
+    /// use std::{cell::Cell, rc::Rc};
+    ///
+    /// let name = signal(String::from("Ada"));
+    /// let runs = Rc::new(Cell::new(0));
+    /// let r = runs.clone();
+    /// effect(move || { name.with(|_| ()); r.set(r.get() + 1); });
+    /// assert_eq!(name.replace("Grace".into()), Ok("Ada".to_string()));
+    /// assert_eq!(name.replace("Grace".into()), Err("Grace".to_string())); // equal: no write
+    /// assert_eq!(runs.get(), 2);
+    /// ```
+    pub fn replace(&self, value: T) -> std::result::Result<T, T> {
+        with_runtime(|rt| {
+            let Some(write) = rt.begin_write(self.node) else {
+                return Err(value);
+            };
+            // SAFETY: as in `try_set`.
+            let cell = unsafe { write.prefix::<SignalCell<T>>().as_ref() };
+            let new = std::ptr::from_ref(&value).cast::<()>();
+            let has_pending = write.flags.contains(Flags::HAS_PENDING);
+            let current = if has_pending {
+                cell.pending.get().cast::<()>()
+            } else {
+                cell.value.get().cast::<()>()
+            };
+            // SAFETY: `current` points at the pending write (`HAS_PENDING`) or the value, both
+            // readable while the write lasts; `new` at `value`.
+            if unsafe { write.ops().equals(current, new) } {
+                return Err(value);
+            }
+            if has_pending {
+                // SAFETY: `HAS_PENDING` says the slot holds a value, and `WRITING` gives this
+                // write sole use of the slot (reads never look at it).
+                let old =
+                    std::mem::replace(unsafe { (*cell.pending.get()).assume_init_mut() }, value);
+                if write.end(Flags::default()) {
+                    rt.signal_written(self.node.index, false);
+                }
+                return Ok(old);
+            }
+            if write.borrows != 0 {
+                drop(write);
+                panic!(
+                    "a signal was replaced while its value was borrowed by `with` ({})",
+                    self.node.origin()
+                );
+            }
+            // SAFETY: no read borrowed the value when the write began, the reads made by
+            // `equals` have ended, and `WRITING` keeps other writes out; no user code runs
+            // while the reference lives.
+            let old = std::mem::replace(unsafe { &mut *cell.value.get() }, value);
+            let dirty = write.flags.contains(Flags::DIRTY);
+            if write.end(Flags::default()) {
+                if !dirty && rt.is_idle() {
+                    rt.signal_changed(self.node.index);
+                } else {
+                    rt.signal_written(self.node.index, true);
+                }
+            }
+            Ok(old)
+        })
+    }
+
     /// Changes the value in place. Always counts as a change (there is no old value to
     /// compare with); use [`set`](Self::set) to skip equal values.
     ///

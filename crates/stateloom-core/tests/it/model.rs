@@ -95,6 +95,9 @@ struct Graph {
 enum Op {
     /// `signal.set(value)` outside a batch.
     Write(usize, i64),
+    /// `signal.replace(value)` outside a batch: the same effect as `Write`, and it returns the
+    /// previous value unless the two are equal.
+    Replace(usize, i64),
     /// Writes inside one `batch`.
     Batch(Vec<BatchWrite>),
     /// Disposes an effect root (idempotent in the model: a second dispose is skipped).
@@ -494,6 +497,15 @@ impl Harness {
                 self.signals[*s].set(*v);
                 self.values[*s] = *v;
             }
+            Op::Replace(s, v) => {
+                let (before, disposed) = (self.values[*s], self.disposed[*s]);
+                let result = self.signals[*s].replace(*v);
+                if !disposed && !self.disposed[*s] {
+                    let expected = if before == *v { Err(*v) } else { Ok(before) };
+                    assert_eq!(result, expected, "[{}] replace's result", self.step);
+                }
+                self.values[*s] = *v;
+            }
             Op::Batch(writes) => {
                 let start = self.values.clone();
                 let (signals, values) = (&self.signals, &mut self.values);
@@ -832,8 +844,12 @@ fn op_strategy(graph: &Graph) -> BoxedStrategy<Op> {
     );
     let mut arms: Vec<(u32, BoxedStrategy<Op>)> = vec![
         (
-            5,
+            4,
             (0..s, value()).prop_map(|(s, v)| Op::Write(s, v)).boxed(),
+        ),
+        (
+            1,
+            (0..s, value()).prop_map(|(s, v)| Op::Replace(s, v)).boxed(),
         ),
         (4, batch.boxed()),
         (1, (0..graph.roots).prop_map(Op::DisposeRoot).boxed()),

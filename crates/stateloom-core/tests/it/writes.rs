@@ -194,3 +194,73 @@ fn nested_reads_of_one_signal_share_the_value() {
     s.set("abc".into());
     assert_eq!(s.with(String::len), 3);
 }
+
+#[test]
+fn replace_returns_the_previous_value_and_skips_equal_or_disposed_writes() {
+    let log = crate::Log::default();
+    let s = signal(1);
+    let l = log.clone();
+    effect(move || l.push(s.get()));
+    assert_eq!(s.replace(2), Ok(1));
+    assert_eq!(s.replace(2), Err(2), "equal: nothing written");
+    // Inside a batch the write commits at once, so the previous value is known, and readers
+    // in the batch see the new one; effects run once, at the end.
+    let seen = batch(|| {
+        s.set(3); // pending
+        let pending = s.replace(4); // compared with, and replacing, the pending write
+        let first = s.replace(5);
+        (pending, first, s.get())
+    });
+    assert_eq!(seen, (Ok(3), Ok(4), 5));
+    // A replace inside a batch counts as a change even if the batch restores the value.
+    batch(|| {
+        assert_eq!(s.replace(9), Ok(5));
+        s.set(5);
+    });
+    insta::assert_snapshot!(log.take(), @r"
+    1
+    2
+    5
+    5
+    ");
+    s.dispose();
+    assert_eq!(s.replace(6), Err(6));
+}
+
+#[test]
+fn a_replace_whose_equality_disposes_the_signal_drops_each_value_once() {
+    let drops = Rc::new(Cell::new(0));
+    let s = signal_with_equals(Tracked::new(1, &drops), dispose_then_compare);
+    TARGET.set(Some(s));
+    let old = s.replace(Tracked::new(2, &drops)).map(|old| old.id).ok();
+    assert_eq!(old, Some(1), "the write happened before the node went");
+    assert!(!s.is_alive());
+    assert_eq!(
+        drops.get(),
+        2,
+        "the old value (returned, then dropped) and the new one"
+    );
+}
+
+#[test]
+fn a_write_from_inside_the_equality_of_a_replace_panics_and_changes_nothing() {
+    let drops = Rc::new(Cell::new(0));
+    let s = signal_with_equals(Tracked::new(1, &drops), write_then_compare);
+    TARGET.set(Some(s));
+    let err = catch_unwind(AssertUnwindSafe(|| {
+        let _ = s.replace(Tracked::new(2, &drops));
+    }))
+    .expect_err("a nested write of the same signal panics");
+    assert!(panic_message(&*err).contains("from inside its own equality function"));
+    assert_eq!(s.with(|v| v.id), 1);
+    assert_eq!(drops.get(), 1, "the refused value was dropped");
+}
+
+#[test]
+fn replace_while_a_read_borrows_the_value_panics() {
+    let s = signal(vec![1]);
+    let err = catch_unwind(AssertUnwindSafe(|| s.with(|_| s.replace(vec![2]))))
+        .expect_err("replace during with panics");
+    assert!(panic_message(&*err).contains("borrowed by `with`"));
+    assert_eq!(s.replace(vec![3]), Ok(vec![1]));
+}
