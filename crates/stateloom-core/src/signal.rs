@@ -121,6 +121,18 @@ pub(crate) struct SignalCell<T> {
     pending: UnsafeCell<MaybeUninit<T>>,
 }
 
+impl<T> SignalCell<T> {
+    /// Where the latest value written is: the pending write if there is one (`has_pending`),
+    /// else the value.
+    fn latest(&self, has_pending: bool) -> *const () {
+        if has_pending {
+            self.pending.get().cast()
+        } else {
+            self.value.get().cast()
+        }
+    }
+}
+
 /// A signal's payload: its cells and its equality.
 ///
 /// # Invariants
@@ -328,11 +340,7 @@ impl<T: 'static> Signal<T> {
                 return Ok(());
             }
             let has_pending = write.flags.contains(Flags::HAS_PENDING);
-            let current = if has_pending {
-                cell.pending.get().cast::<()>()
-            } else {
-                cell.value.get().cast::<()>()
-            };
+            let current = cell.latest(has_pending);
             // SAFETY: `current` points at the pending write (`HAS_PENDING`) or the value, both
             // readable while the write lasts; `new` at `value`.
             if unsafe { write.ops().equals(current, new) } {
@@ -391,11 +399,7 @@ impl<T: 'static> Signal<T> {
             let cell = unsafe { write.prefix::<SignalCell<T>>().as_ref() };
             let new = std::ptr::from_ref(&value).cast::<()>();
             let has_pending = write.flags.contains(Flags::HAS_PENDING);
-            let current = if has_pending {
-                cell.pending.get().cast::<()>()
-            } else {
-                cell.value.get().cast::<()>()
-            };
+            let current = cell.latest(has_pending);
             // SAFETY: `current` points at the pending write (`HAS_PENDING`) or the value, both
             // readable while the write lasts; `new` at `value`.
             if unsafe { write.ops().equals(current, new) } {
