@@ -480,6 +480,19 @@ impl Runtime {
         self.flush_if_idle();
     }
 
+    /// Records that a signal's value was changed in place (`update`, `replace`): outside any
+    /// batch, run or flush, and with no write of it pending (`was_dirty`), the change is
+    /// committed at once, as `set` does, without going through the pending writes; otherwise
+    /// it counts as a change at the next commit.
+    #[inline]
+    pub(crate) fn signal_changed_in_place(&self, index: u32, was_dirty: bool) {
+        if !was_dirty && self.is_idle() {
+            self.signal_changed(index);
+        } else {
+            self.signal_written(index, true);
+        }
+    }
+
     /// Records a write to a signal: it becomes `DIRTY` and everything downstream `PENDING`.
     /// The write is committed at the end of the outermost batch, or by an earlier read.
     pub(crate) fn signal_written(&self, index: u32, forced: bool) {

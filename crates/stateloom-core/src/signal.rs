@@ -428,11 +428,7 @@ impl<T: 'static> Signal<T> {
             let old = std::mem::replace(unsafe { &mut *cell.value.get() }, value);
             let dirty = write.flags.contains(Flags::DIRTY);
             if write.end(Flags::default()) {
-                if !dirty && rt.is_idle() {
-                    rt.signal_changed(self.node.index);
-                } else {
-                    rt.signal_written(self.node.index, true);
-                }
+                rt.signal_changed_in_place(self.node.index, dirty);
             }
             Ok(old)
         })
@@ -483,13 +479,7 @@ impl<T: 'static> Signal<T> {
             f(unsafe { &mut *cell.value.get() });
             let dirty = write.flags.contains(Flags::DIRTY);
             if write.end(Flags::default()) {
-                if !dirty && rt.is_idle() {
-                    // Outside any batch, run or flush the change is committed at once, as
-                    // `set` does, without going through the pending writes.
-                    rt.signal_changed(self.node.index);
-                } else {
-                    rt.signal_written(self.node.index, true);
-                }
+                rt.signal_changed_in_place(self.node.index, dirty);
             }
         });
     }
