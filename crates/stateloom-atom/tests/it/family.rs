@@ -175,3 +175,26 @@ fn a_dependent_of_a_removed_member_fails_cleanly_when_it_recomputes() {
     let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| scope.get(reader)));
     assert!(err.is_err(), "reading a removed atom is a documented panic");
 }
+
+/// Regression: families hashed their parameters with the unseeded Fx hash by default, so
+/// whoever chooses the parameters (user names, ids in a message) could make them collide.
+#[test]
+fn issue_families_hash_with_a_seeded_hasher_by_default() {
+    use stateloom_atom::{Atom, AtomFamily, DefaultHashBuilder, FxBuildHasher};
+    use std::hash::BuildHasher;
+
+    let family = atom_family(|id: &u64| atom(*id));
+    // The hasher is part of the family's type: the default one is `DefaultHashBuilder`.
+    let default: &AtomFamily<u64, Atom<u64>, DefaultHashBuilder> = &family;
+    assert_eq!(default.get(&7).get(), 7);
+    // Seeded: two builders hash the same key differently, where Fx always agrees with itself.
+    let (a, b) = (DefaultHashBuilder::new(), DefaultHashBuilder::new());
+    assert_ne!(a.hash_one(42_u64), b.hash_one(42_u64));
+    assert_eq!(
+        FxBuildHasher.hash_one(42_u64),
+        FxBuildHasher.hash_one(42_u64)
+    );
+    // Fx stays available for parameters the program makes itself.
+    let fx = stateloom_atom::atom_family_with_hasher(FxBuildHasher, |id: &u64| atom(id * 2));
+    assert_eq!(fx.get(&4).get(), 8);
+}
