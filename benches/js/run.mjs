@@ -6,7 +6,7 @@
 // The harness warms up first, estimates the cost of one iteration, and then
 // picks a sample count so the measured part lasts roughly TARGET_MS.
 
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 import { atom, createStore as createJotaiStore } from 'jotai/vanilla';
@@ -318,6 +318,24 @@ const workloads = [
   storeSelectors,
 ];
 
+// ---------------------------------------------------------------------------
+// Peers in `peers/`: one module per crate. Each exports `versions` (package name to version)
+// and `workloads({ bench, check })`, returning functions that each return one `bench` result.
+// ---------------------------------------------------------------------------
+
+const peersDir = new URL('./peers/', import.meta.url);
+let peerFiles = [];
+try {
+  peerFiles = readdirSync(peersDir).filter((name) => name.endsWith('.mjs')).sort();
+} catch (error) {
+  if (error.code !== 'ENOENT') throw error;
+}
+for (const file of peerFiles) {
+  const peer = await import(new URL(file, peersDir));
+  Object.assign(versions, peer.versions);
+  workloads.push(...peer.workloads({ bench, check }));
+}
+
 function formatNs(ns) {
   if (ns >= 1e9) return `${(ns / 1e9).toFixed(3)} s`;
   if (ns >= 1e6) return `${(ns / 1e6).toFixed(3)} ms`;
@@ -340,9 +358,10 @@ function printTable(results) {
 
 function main() {
   const outPath = process.argv[2];
-  console.log(
-    `node ${process.version}, jotai ${versions.jotai} (jotai-family ${versions.jotaiFamily}), zustand ${versions.zustand}`,
-  );
+  const packages = Object.entries(versions)
+    .map(([name, version]) => `${name} ${version}`)
+    .join(', ');
+  console.log(`node ${process.version}, ${packages}`);
   console.log('');
 
   const results = [];
@@ -357,8 +376,7 @@ function main() {
   if (outPath) {
     const report = {
       node: process.version,
-      jotai: versions.jotai,
-      zustand: versions.zustand,
+      ...versions,
       results: results.map(({ group, library, median_ns, samples }) => ({
         group,
         library,
