@@ -46,6 +46,21 @@ impl<'a> Getter<'a> {
         self.deps.into_inner()
     }
 
+    /// The scope being evaluated, for work that must reach it later (keep it as a
+    /// [`WeakAtomScope`](crate::WeakAtomScope) so it does not keep the scope alive).
+    ///
+    /// # Examples
+    /// ```
+    /// use stateloom_atom::{AtomScope, derived_with_equals};
+    ///
+    /// let which = derived_with_equals(|get| get.scope(), |a, b| a == b);
+    /// let scope = AtomScope::new();
+    /// assert_eq!(scope.get(which), scope);
+    /// ```
+    pub fn scope(&self) -> AtomScope {
+        AtomScope::from_inner(self.scope.rc())
+    }
+
     /// Returns a clone of `atom`'s value in this scope and records the dependency.
     ///
     /// # Examples
@@ -101,6 +116,25 @@ pub struct Setter<'a> {
 impl<'a> Setter<'a> {
     pub(crate) fn new(scope: &'a ScopeInner) -> Self {
         Self { scope }
+    }
+
+    /// The scope being written, for work that must reach it later (keep it as a
+    /// [`WeakAtomScope`](crate::WeakAtomScope) so it does not keep the scope alive).
+    ///
+    /// # Examples
+    /// ```
+    /// use stateloom_atom::{AtomScope, atom, write_only_atom};
+    ///
+    /// let log = atom(Vec::<bool>::new());
+    /// let check = write_only_atom(move |set, expected: AtomScope| {
+    ///     set.update(log, |l| l.push(set.scope() == expected));
+    /// });
+    /// let scope = AtomScope::new();
+    /// scope.write(check, scope.clone());
+    /// assert_eq!(scope.get(log), [true]);
+    /// ```
+    pub fn scope(&self) -> AtomScope {
+        AtomScope::from_inner(self.scope.rc())
     }
 
     /// Returns a clone of `atom`'s current value.
@@ -192,7 +226,7 @@ impl<'a> Setter<'a> {
     }
 
     /// The scope this setter writes.
-    pub(crate) fn scope(&self) -> &ScopeInner {
+    pub(crate) fn inner(&self) -> &ScopeInner {
         self.scope
     }
 
@@ -330,7 +364,7 @@ impl<T: 'static, A, R> MountContext<T, A, R> {
         let scope = self.scope()?;
         let key = self.key;
         Some(scope.inner().write_with(|setter| {
-            let arg = setter.scope().read(key, f);
+            let arg = setter.inner().read(key, f);
             (self.write)(setter, arg)
         }))
     }

@@ -88,7 +88,7 @@ pub use family::{
 };
 pub use handle::{AtomHandle, AtomId, Readable, Writable};
 pub use registry::registered_atoms;
-pub use scope::{AtomScope, default_scope};
+pub use scope::{AtomScope, WeakAtomScope, default_scope};
 pub use split::split_atom;
 pub use writable::{WritableAtom, atom_with_reducer, writable_atom, write_only_atom};
 

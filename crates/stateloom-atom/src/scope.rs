@@ -360,6 +360,66 @@ impl AtomScope {
 }
 
 impl AtomScope {
+    /// Returns a weak handle to this scope: it does not keep the scope alive, so work that
+    /// outlives an operation (a future, a timer) can hold it without keeping the scope's
+    /// values from being dropped.
+    ///
+    /// # Examples
+    /// ```
+    /// use stateloom_atom::AtomScope;
+    ///
+    /// let scope = AtomScope::new();
+    /// let weak = scope.downgrade();
+    /// assert_eq!(weak.upgrade(), Some(scope.clone()));
+    /// drop(scope);
+    /// assert_eq!(weak.upgrade(), None);
+    /// ```
+    pub fn downgrade(&self) -> WeakAtomScope {
+        WeakAtomScope {
+            inner: Rc::downgrade(&self.inner),
+        }
+    }
+}
+
+/// A weak handle to an [`AtomScope`], made by [`AtomScope::downgrade`].
+///
+/// It does not keep the scope's values alive; [`upgrade`](Self::upgrade) gives the scope
+/// back while it is live (neither dropped nor disposed).
+///
+/// # Examples
+/// See [`AtomScope::downgrade`].
+#[derive(Clone, Default)]
+pub struct WeakAtomScope {
+    inner: Weak<ScopeInner>,
+}
+
+impl WeakAtomScope {
+    /// The scope, if it is still live: not dropped and not disposed.
+    ///
+    /// # Examples
+    /// ```
+    /// use stateloom_atom::AtomScope;
+    ///
+    /// let scope = AtomScope::new();
+    /// let weak = scope.downgrade();
+    /// scope.dispose();
+    /// assert!(weak.upgrade().is_none());
+    /// ```
+    pub fn upgrade(&self) -> Option<AtomScope> {
+        let inner = self.inner.upgrade()?;
+        inner.is_live().then(|| AtomScope::from_inner(inner))
+    }
+}
+
+impl fmt::Debug for WeakAtomScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeakAtomScope")
+            .field("live", &self.upgrade().is_some())
+            .finish()
+    }
+}
+
+impl AtomScope {
     /// A handle to shared state that is still referenced elsewhere.
     pub(crate) fn from_inner(inner: Rc<ScopeInner>) -> Self {
         Self { inner }

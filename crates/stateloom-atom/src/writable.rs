@@ -145,7 +145,7 @@ impl<T: 'static, A: 'static, R: 'static> Writable<A, R> for WritableAtom<T, A, R
     fn write_in(self, setter: &Setter<'_>, arg: A) -> R {
         // A removed atom is written only where it lives on (where it is still mounted).
         let write = match registry::write_fn(self.key) {
-            Some((write, retired)) if !retired || setter.scope().holds(self.key) => write,
+            Some((write, retired)) if !retired || setter.inner().holds(self.key) => write,
             _ => panic!(
                 "{}",
                 Error::Removed {

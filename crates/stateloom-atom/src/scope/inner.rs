@@ -164,6 +164,13 @@ impl ScopeInner {
         self.me.clone()
     }
 
+    /// A strong handle to this scope; only called while a caller borrows it, so it exists.
+    pub(crate) fn rc(&self) -> Rc<ScopeInner> {
+        self.me
+            .upgrade()
+            .expect("a scope being used is referenced by its handle")
+    }
+
     /// Whether lifecycle work was queued since the last call; clears the flag.
     #[inline]
     pub(crate) fn take_pending(&self) -> bool {

@@ -1,0 +1,654 @@
+//! Mutations: atoms that run a future per call, with an explicit [`Concurrency`] policy,
+//! that invalidate their reactivity keys when a call succeeds.
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::{Rc, Weak};
+use std::task::{Context, Poll};
+
+use futures::channel::oneshot;
+use futures::future::LocalBoxFuture;
+use stateloom_atom::{
+    Atom, AtomHandle, AtomScope, Derived, WeakAtomScope, WritableAtom, atom, derived_with_equals,
+    writable_atom,
+};
+
+use crate::defs;
+use crate::error::CallError;
+use crate::keys::{Key, invalidate};
+use crate::result::{AsyncResult, Stamp};
+use crate::runtime::{Task, poll_once, spawn};
+
+/// A mutation: an atom whose value is the [`AsyncResult`] of its latest call. Writing an
+/// argument to it starts a call and returns the call's [`Call`] future.
+pub type Mutation<A, T, E> = WritableAtom<AsyncResult<T, E>, A, Call<T, E>>;
+
+/// What a new call does to the calls of the same mutation (in the same scope) that are still
+/// running.
+///
+/// # Examples
+/// ```
+/// use stateloom_optimistic::{Concurrency, mutation};
+///
+/// // Saving a draft: only the latest matters.
+/// let save = mutation(Concurrency::Switch, |text: String, _| async move { Ok::<_, ()>(text) });
+/// // Appending to a log: every call must land, in order.
+/// let append = mutation(Concurrency::Queue, |line: String, _| async move { Ok::<_, ()>(line) });
+/// # let _ = (save, append);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Concurrency {
+    /// A new call cancels the running ones (their calls end with [`CallError::Cancelled`]).
+    Switch,
+    /// Every call runs to completion, side by side.
+    Concurrent,
+    /// One call at a time, in the order they were made.
+    Queue,
+}
+
+/// A mutation with no reactivity keys; see [`MutationBuilder`].
+///
+/// `run` gets the call's argument and a [`MutationContext`] and returns the future to run.
+///
+/// # Examples
+/// ```
+/// use stateloom_optimistic::{Concurrency, mutation, run_until_stalled};
+///
+/// let double = mutation(Concurrency::Concurrent, |n: i32, _| async move { Ok::<_, ()>(n * 2) });
+/// let call = double.write(21);
+/// run_until_stalled();
+/// assert_eq!(double.get().value(), Some(&42));
+/// assert_eq!(futures::executor::block_on(call), Ok(42));
+/// ```
+pub fn mutation<A, T, E, Fut>(
+    concurrency: Concurrency,
+    run: impl Fn(A, MutationContext) -> Fut + 'static,
+) -> Mutation<A, T, E>
+where
+    A: 'static,
+    T: Clone + PartialEq + 'static,
+    E: Clone + PartialEq + 'static,
+    Fut: Future<Output = Result<T, E>> + 'static,
+{
+    MutationBuilder::new(concurrency, run).build()
+}
+
+type Run<A, T, E> = dyn Fn(A, MutationContext) -> LocalBoxFuture<'static, Result<T, E>>;
+type KeysFn<A> = dyn Fn(&A) -> Vec<Key>;
+
+/// Builds a [`Mutation`] with the reactivity keys it invalidates when a call succeeds.
+///
+/// # Examples
+/// ```
+/// use stateloom_optimistic::{Concurrency, Key, MutationBuilder};
+///
+/// let rename = MutationBuilder::new(Concurrency::Switch, |(id, name): (u32, String), _| async move {
+///     Ok::<_, String>(name)
+/// })
+/// .invalidates([Key::table("projects")])
+/// .invalidates_with(|(id, _): &(u32, String)| vec![Key::item("todos", id)])
+/// .build();
+/// # let _ = rename;
+/// ```
+pub struct MutationBuilder<A, T, E> {
+    run: Rc<Run<A, T, E>>,
+    concurrency: Concurrency,
+    keys: Vec<Key>,
+    keys_fn: Option<Rc<KeysFn<A>>>,
+}
+
+impl<A, T, E> MutationBuilder<A, T, E>
+where
+    A: 'static,
+    T: Clone + PartialEq + 'static,
+    E: Clone + PartialEq + 'static,
+{
+    /// A builder for a mutation that runs `run` per call under `concurrency`.
+    ///
+    /// # Examples
+    /// See [`MutationBuilder`].
+    pub fn new<Fut>(
+        concurrency: Concurrency,
+        run: impl Fn(A, MutationContext) -> Fut + 'static,
+    ) -> Self
+    where
+        Fut: Future<Output = Result<T, E>> + 'static,
+    {
+        Self {
+            run: Rc::new(move |arg, cx| Box::pin(run(arg, cx)) as LocalBoxFuture<'_, _>),
+            concurrency,
+            keys: Vec::new(),
+            keys_fn: None,
+        }
+    }
+
+    /// Invalidate `keys` whenever a call succeeds.
+    ///
+    /// # Examples
+    /// See [`MutationBuilder`].
+    #[must_use]
+    pub fn invalidates(mut self, keys: impl IntoIterator<Item = Key>) -> Self {
+        self.keys.extend(keys);
+        self
+    }
+
+    /// Invalidate the keys `keys` computes from a call's argument when that call succeeds.
+    ///
+    /// # Examples
+    /// See [`MutationBuilder`].
+    #[must_use]
+    pub fn invalidates_with(mut self, keys: impl Fn(&A) -> Vec<Key> + 'static) -> Self {
+        self.keys_fn = Some(Rc::new(keys));
+        self
+    }
+
+    /// Registers the mutation and returns its atom.
+    ///
+    /// # Examples
+    /// See [`MutationBuilder`].
+    pub fn build(self) -> Mutation<A, T, E> {
+        let tick = atom(0_u64);
+        let shared = Rc::new(Shared {
+            run: self.run,
+            concurrency: self.concurrency,
+            keys: self.keys,
+            keys_fn: self.keys_fn,
+            tick,
+        });
+        let cell = derived_with_equals(
+            |get| {
+                Rc::new(MutationCell {
+                    scope: get.scope().downgrade(),
+                    state: RefCell::new(State::default()),
+                })
+            },
+            Rc::ptr_eq,
+        );
+        let def = Rc::new(MutationDef { cell, shared });
+        let write_def = def.clone();
+        let mutation = writable_atom(
+            move |get| {
+                get.get(tick);
+                let cell = get.get(cell);
+                let value = cell.state.borrow().value.clone();
+                value
+            },
+            move |set, arg: A| write_def.call(&set.scope(), arg, Hooks::default()),
+        );
+        defs::register(mutation.id(), def);
+        mutation
+    }
+}
+
+impl<A, T, E> fmt::Debug for MutationBuilder<A, T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MutationBuilder")
+            .field("concurrency", &self.concurrency)
+            .field("keys", &self.keys)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a running call can reach: its scope, and the optimistic value of the
+/// [`optimistic_fn`](crate::optimistic_fn) that made it, if any.
+///
+/// # Examples
+/// ```
+/// use stateloom_optimistic::{Concurrency, mutation};
+///
+/// let who = mutation(Concurrency::Switch, |_: (), cx| {
+///     let live = cx.scope().is_some();
+///     async move { Ok::<_, ()>(live) }
+/// });
+/// who.write(());
+/// assert_eq!(who.get().value(), Some(&true));
+/// ```
+#[derive(Clone)]
+pub struct MutationContext {
+    scope: WeakAtomScope,
+    intermediate: Option<Rc<dyn Fn(Box<dyn Any>) -> bool>>,
+}
+
+impl MutationContext {
+    /// The scope the call was made in, while it is live.
+    ///
+    /// # Examples
+    /// See [`MutationContext`].
+    pub fn scope(&self) -> Option<AtomScope> {
+        self.scope.upgrade()
+    }
+
+    /// Shows `value` as this call's optimistic value in place of its reducer's output, while
+    /// the call runs (a server's progress report, a placeholder that got a real id).
+    ///
+    /// Returns `false`, doing nothing, when the call was not made by an
+    /// [`optimistic_fn`](crate::optimistic_fn), when `V` is not the optimistic atom's value
+    /// type, or when the call has settled.
+    ///
+    /// # Examples
+    /// ```
+    /// use stateloom_optimistic::{Concurrency, mutation};
+    ///
+    /// let plain = mutation(Concurrency::Switch, |_: (), cx| {
+    ///     let shown = cx.set_optimistic(5_i32);
+    ///     async move { Ok::<_, ()>(shown) }
+    /// });
+    /// plain.write(());
+    /// assert_eq!(plain.get().value(), Some(&false)); // no optimistic atom to show it in
+    /// ```
+    pub fn set_optimistic<V: 'static>(&self, value: V) -> bool {
+        match &self.intermediate {
+            Some(push) => push(Box::new(value)),
+            None => false,
+        }
+    }
+}
+
+impl fmt::Debug for MutationContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MutationContext")
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The future of one mutation call: its outcome, once the call has settled.
+///
+/// Dropping it does not cancel the call (the mutation atom still shows the outcome);
+/// [`cancel`](Self::cancel) does.
+///
+/// # Examples
+/// ```
+/// use stateloom_optimistic::{CallError, Concurrency, mutation, run_until_stalled};
+///
+/// let slow = mutation(Concurrency::Concurrent, |_: (), _| futures::future::pending::<Result<(), ()>>());
+/// let call = slow.write(());
+/// assert!(slow.get().is_waiting());
+/// call.cancel();
+/// assert!(!slow.get().is_waiting());
+/// assert_eq!(futures::executor::block_on(call), Err(CallError::Cancelled));
+/// ```
+pub struct Call<T, E> {
+    receiver: oneshot::Receiver<Result<T, E>>,
+    slot: Weak<Slot<T, E>>,
+}
+
+impl<T, E> Call<T, E> {
+    /// Cancels the call if it has not settled: its future is dropped, and the call ends with
+    /// [`CallError::Cancelled`].
+    ///
+    /// # Examples
+    /// See [`Call`].
+    pub fn cancel(&self) {
+        if let Some(slot) = self.slot.upgrade() {
+            let guard = slot.borrow_mut().take();
+            drop(guard);
+        }
+    }
+}
+
+impl<T, E> Future for Call<T, E> {
+    type Output = Result<T, CallError<E>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.receiver).poll(cx).map(|outcome| match outcome {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => Err(CallError::Failed(error)),
+            Err(oneshot::Canceled) => Err(CallError::Cancelled),
+        })
+    }
+}
+
+impl<T, E> fmt::Debug for Call<T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Call")
+            .field("settled", &self.slot.upgrade().is_none_or(|s| s.borrow().is_none()))
+            .finish()
+    }
+}
+
+/// How a call ended, as told to the hooks of an optimistic function.
+pub(crate) enum Outcome<'a, T> {
+    Succeeded(&'a T),
+    Failed,
+    Cancelled,
+}
+
+/// What an optimistic function attaches to a call.
+pub(crate) struct Hooks<T> {
+    /// Runs once when the call settles, however it settles.
+    pub(crate) on_settle: Option<Box<dyn FnOnce(Outcome<'_, T>)>>,
+    /// Receives values pushed with [`MutationContext::set_optimistic`].
+    pub(crate) intermediate: Option<Rc<dyn Fn(Box<dyn Any>) -> bool>>,
+}
+
+impl<T> Default for Hooks<T> {
+    fn default() -> Self {
+        Self {
+            on_settle: None,
+            intermediate: None,
+        }
+    }
+}
+
+/// What the crate knows about a mutation from its id.
+pub(crate) struct MutationDef<A, T, E> {
+    cell: Derived<Rc<MutationCell<T, E>>>,
+    shared: Rc<Shared<A, T, E>>,
+}
+
+struct Shared<A, T, E> {
+    run: Rc<Run<A, T, E>>,
+    concurrency: Concurrency,
+    keys: Vec<Key>,
+    keys_fn: Option<Rc<KeysFn<A>>>,
+    tick: Atom<u64>,
+}
+
+/// A mutation's calls in one scope.
+struct MutationCell<T, E> {
+    scope: WeakAtomScope,
+    state: RefCell<State<T, E>>,
+}
+
+struct State<T, E> {
+    value: AsyncResult<T, E>,
+    next_id: u64,
+    /// Started calls that have not settled, by id.
+    running: Vec<(u64, Rc<Slot<T, E>>, Option<Task>)>,
+    /// Calls waiting for their turn (`Queue`), in order.
+    queued: VecDeque<(Rc<Slot<T, E>>, Box<dyn FnOnce()>)>,
+}
+
+impl<T, E> Default for State<T, E> {
+    fn default() -> Self {
+        Self {
+            value: AsyncResult::initial(false),
+            next_id: 0,
+            running: Vec::new(),
+            queued: VecDeque::new(),
+        }
+    }
+}
+
+/// Where an unsettled call's guard lives; whoever takes the guard settles the call.
+type Slot<T, E> = RefCell<Option<CallGuard<T, E>>>;
+
+/// An unsettled call. Settling it consumes it; dropping it unsettled cancels the call.
+struct CallGuard<T, E> {
+    id: u64,
+    cell: Weak<MutationCell<T, E>>,
+    tick: Atom<u64>,
+    sender: Option<oneshot::Sender<Result<T, E>>>,
+    on_settle: Option<Box<dyn FnOnce(Outcome<'_, T>)>>,
+    keys: Vec<Key>,
+    started: bool,
+}
+
+impl<A: 'static, T: Clone + 'static, E: Clone + 'static> MutationDef<A, T, E> {
+    /// Makes a call in `scope`.
+    pub(crate) fn call(&self, scope: &AtomScope, arg: A, hooks: Hooks<T>) -> Call<T, E> {
+        let cell = scope.get(self.cell);
+        let shared = &self.shared;
+        let (sender, receiver) = oneshot::channel();
+        let mut keys = shared.keys.clone();
+        if let Some(keys_fn) = &shared.keys_fn {
+            keys.extend(keys_fn(&arg));
+        }
+        let id = {
+            let mut state = cell.state.borrow_mut();
+            state.next_id += 1;
+            state.next_id
+        };
+        let slot: Rc<Slot<T, E>> = Rc::new(RefCell::new(Some(CallGuard {
+            id,
+            cell: Rc::downgrade(&cell),
+            tick: shared.tick,
+            sender: Some(sender),
+            on_settle: hooks.on_settle,
+            keys,
+            started: false,
+        })));
+        let call = Call {
+            receiver,
+            slot: Rc::downgrade(&slot),
+        };
+        let cx = MutationContext {
+            scope: scope.downgrade(),
+            intermediate: hooks.intermediate,
+        };
+        let start = {
+            let (run, slot, cell) = (shared.run.clone(), slot.clone(), cell.clone());
+            move || start(&cell, id, slot, run(arg, cx))
+        };
+        match shared.concurrency {
+            Concurrency::Switch => {
+                let superseded: Vec<_> = {
+                    let mut state = cell.state.borrow_mut();
+                    state.running.drain(..).map(|(_, slot, task)| (slot, task)).collect()
+                };
+                // Settles each superseded call as cancelled; no borrow is held meanwhile.
+                for (slot, task) in superseded {
+                    let guard = slot.borrow_mut().take();
+                    drop(guard);
+                    drop(task);
+                }
+                start();
+            }
+            Concurrency::Concurrent => start(),
+            Concurrency::Queue => {
+                let busy = !cell.state.borrow().running.is_empty();
+                if busy {
+                    cell.state
+                        .borrow_mut()
+                        .queued
+                        .push_back((slot, Box::new(start)));
+                    cell.set_waiting(true);
+                    cell.notify(shared.tick);
+                } else {
+                    start();
+                }
+            }
+        }
+        call
+    }
+}
+
+/// Starts call `id`: polls its future once here, and spawns it if it is not done.
+fn start<T: Clone + 'static, E: Clone + 'static>(
+    cell: &Rc<MutationCell<T, E>>,
+    id: u64,
+    slot: Rc<Slot<T, E>>,
+    future: LocalBoxFuture<'static, Result<T, E>>,
+) {
+    let tick = match slot.borrow_mut().as_mut() {
+        Some(guard) => {
+            guard.started = true;
+            guard.tick
+        }
+        // Cancelled while queued.
+        None => return,
+    };
+    cell.state.borrow_mut().running.push((id, slot.clone(), None));
+    cell.set_waiting(true);
+    cell.notify(tick);
+    let mut future = future;
+    match poll_once(future.as_mut()) {
+        Poll::Ready(outcome) => settle(&slot, outcome),
+        Poll::Pending => {
+            let task_slot = slot.clone();
+            let task = spawn(async move {
+                let outcome = future.await;
+                settle(&task_slot, outcome);
+            });
+            let mut state = cell.state.borrow_mut();
+            if let Some(entry) = state.running.iter_mut().find(|(i, _, _)| *i == id) {
+                entry.2 = Some(task);
+            }
+        }
+    }
+}
+
+/// Settles the call in `slot` with `outcome`, unless it was settled already.
+fn settle<T: Clone + 'static, E: Clone + 'static>(slot: &Slot<T, E>, outcome: Result<T, E>) {
+    let guard = slot.borrow_mut().take();
+    if let Some(mut guard) = guard {
+        guard.finish(Some(outcome));
+    }
+}
+
+impl<T: Clone + 'static, E: Clone + 'static> CallGuard<T, E> {
+    /// Records how the call ended (`None`: cancelled), tells the hooks and the caller, and
+    /// starts the next queued call.
+    fn finish(&mut self, outcome: Option<Result<T, E>>) {
+        let on_settle = self.on_settle.take();
+        let sender = self.sender.take();
+        let cell = self.cell.upgrade();
+        let scope = cell.as_ref().and_then(|cell| cell.scope.upgrade());
+        let keys = std::mem::take(&mut self.keys);
+        let id = self.id;
+        let started = self.started;
+        let tick = self.tick;
+        let scope_in = scope.clone();
+        let work = move || {
+            let scope = scope_in;
+            let mut next = None;
+            if let Some(cell) = &cell {
+                let mut state = cell.state.borrow_mut();
+                state.running.retain(|(i, _, _)| *i != id);
+                if !started {
+                    state.queued.retain(|(slot, _)| slot.borrow().is_some());
+                }
+                let value = std::mem::take(&mut state.value);
+                state.value = match &outcome {
+                    Some(result) => value.settle(result.clone(), Stamp::next()),
+                    None => value,
+                };
+                if state.running.is_empty() {
+                    next = state.queued.pop_front();
+                }
+                let waiting = !state.running.is_empty() || next.is_some();
+                state.value = std::mem::take(&mut state.value).with_waiting(waiting);
+            }
+            if let (Some(Ok(_)), Some(scope)) = (&outcome, &scope)
+                && !keys.is_empty()
+            {
+                invalidate(scope, &keys);
+            }
+            if let Some(on_settle) = on_settle {
+                on_settle(match &outcome {
+                    Some(Ok(value)) => Outcome::Succeeded(value),
+                    Some(Err(_)) => Outcome::Failed,
+                    None => Outcome::Cancelled,
+                });
+            }
+            if let Some(cell) = &cell {
+                cell.notify(tick);
+            }
+            if let Some((_, start_next)) = next {
+                start_next();
+            }
+            if let (Some(sender), Some(result)) = (sender, outcome) {
+                let _ = sender.send(result);
+            }
+        };
+        let live = scope.is_some();
+        if live {
+            // One batch: the mutation's value, the refreshed queries and the optimistic value
+            // change together.
+            stateloom_core::batch(work);
+        } else {
+            work();
+        }
+    }
+}
+
+impl<T, E> Drop for CallGuard<T, E> {
+    fn drop(&mut self) {
+        if self.sender.is_none() && self.on_settle.is_none() {
+            return;
+        }
+        // Unsettled: the call was cancelled or its future dropped.
+        let cell = self.cell.upgrade();
+        let id = self.id;
+        let started = self.started;
+        if let Some(cell) = &cell
+            && let Ok(mut state) = cell.state.try_borrow_mut()
+        {
+            state.running.retain(|(i, _, _)| *i != id);
+            if !started {
+                state.queued.retain(|(slot, _)| slot.try_borrow().is_ok_and(|g| g.is_some()));
+            }
+        }
+        cancel_rest(self, cell);
+    }
+}
+
+/// The part of a cancellation that needs no `Clone` bounds: tells the hook, starts the next
+/// queued call, updates the value's `waiting`.
+fn cancel_rest<T, E>(guard: &mut CallGuard<T, E>, cell: Option<Rc<MutationCell<T, E>>>) {
+    let on_settle = guard.on_settle.take();
+    drop(guard.sender.take());
+    let next = cell.as_ref().and_then(|cell| {
+        let mut state = cell.state.try_borrow_mut().ok()?;
+        let next = if state.running.is_empty() {
+            state.queued.pop_front()
+        } else {
+            None
+        };
+        let waiting = !state.running.is_empty() || next.is_some() || !state.queued.is_empty();
+        state.value = std::mem::take(&mut state.value).with_waiting(waiting);
+        next
+    });
+    let tick = guard.tick;
+    let work = move || {
+        if let Some(on_settle) = on_settle {
+            on_settle(Outcome::Cancelled);
+        }
+        if let Some(cell) = &cell {
+            cell.notify(tick);
+        }
+        if let Some((_, start_next)) = next {
+            start_next();
+        }
+    };
+    if std::thread::panicking() {
+        // Unwinding already: do not risk a second panic from user code.
+        return;
+    }
+    stateloom_core::batch(work);
+}
+
+impl<T, E> MutationCell<T, E> {
+    fn set_waiting(&self, waiting: bool) {
+        let mut state = self.state.borrow_mut();
+        state.value = std::mem::take(&mut state.value).with_waiting(waiting);
+    }
+
+    fn notify(&self, tick: Atom<u64>) {
+        if let Some(scope) = self.scope.upgrade() {
+            scope.update(tick, |n| *n += 1);
+        }
+    }
+}
+
+impl<T, E> Drop for MutationCell<T, E> {
+    fn drop(&mut self) {
+        // The scope is going: cancel every call now, so their callers and optimistic
+        // transitions settle at once instead of at the executor's next poll.
+        let state = std::mem::take(self.state.get_mut());
+        let mut guards = Vec::new();
+        for (_, slot, task) in state.running {
+            guards.extend(slot.borrow_mut().take());
+            drop(task);
+        }
+        for (slot, _) in state.queued {
+            guards.extend(slot.borrow_mut().take());
+        }
+        drop(guards);
+    }
+}
