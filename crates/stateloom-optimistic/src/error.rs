@@ -41,13 +41,19 @@ pub enum CallError<E> {
 pub enum Error {
     /// An optimistic function was given an atom that `optimistic` or `optimistic_value` did
     /// not make (or made with another value type).
-    #[error("atom {0:?} is not an optimistic atom of this value type; make it with `optimistic` or `optimistic_value`")]
+    #[error(
+        "atom {0:?} is not an optimistic atom of this value type; make it with `optimistic` or `optimistic_value`"
+    )]
     NotOptimistic(AtomId),
     /// An optimistic function was given an atom that is not a mutation of this crate (or has
     /// other argument, value or error types).
-    #[error("atom {0:?} is not a mutation with these types; make it with `mutation` or `MutationBuilder`")]
+    #[error(
+        "atom {0:?} is not a mutation with these types; make it with `mutation` or `MutationBuilder`"
+    )]
     NotMutation(AtomId),
     /// `apply_response` needs a query to write into, and the optimistic atom has none.
-    #[error("optimistic atom {0:?} wraps no query, so a response cannot be written into it; use `optimistic(query)`")]
+    #[error(
+        "optimistic atom {0:?} wraps no query, so a response cannot be written into it; use `optimistic(query)`"
+    )]
     NoResponseTarget(AtomId),
 }

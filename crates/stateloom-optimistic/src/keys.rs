@@ -88,7 +88,7 @@ impl fmt::Debug for Key {
 ///
 /// # Examples
 /// ```
-/// use stateloom_optimistic::{AsyncResult, Key, QueryBuilder, invalidate, run_until_stalled};
+/// use stateloom_optimistic::{Key, QueryBuilder, invalidate};
 /// use stateloom_atom::default_scope;
 /// use std::{cell::Cell, rc::Rc};
 ///

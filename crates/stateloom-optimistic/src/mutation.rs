@@ -21,7 +21,7 @@ use crate::defs;
 use crate::error::CallError;
 use crate::keys::{Key, invalidate};
 use crate::result::{AsyncResult, Stamp};
-use crate::runtime::{Task, poll_once, spawn};
+use crate::runtime::{Task, in_drop, poll_once, spawn};
 
 /// A mutation: an atom whose value is the [`AsyncResult`] of its latest call. Writing an
 /// argument to it starts a call and returns the call's [`Call`] future.
@@ -86,7 +86,7 @@ type KeysFn<A> = dyn Fn(&A) -> Vec<Key>;
 /// ```
 /// use stateloom_optimistic::{Concurrency, Key, MutationBuilder};
 ///
-/// let rename = MutationBuilder::new(Concurrency::Switch, |(id, name): (u32, String), _| async move {
+/// let rename = MutationBuilder::new(Concurrency::Switch, |(_id, name): (u32, String), _| async move {
 ///     Ok::<_, String>(name)
 /// })
 /// .invalidates([Key::table("projects")])
@@ -174,8 +174,7 @@ where
             move |get| {
                 get.get(tick);
                 let cell = get.get(cell);
-                let value = cell.state.borrow().value.clone();
-                value
+                cell.state.borrow().value.clone()
             },
             move |set, arg: A| write_def.call(&set.scope(), arg, Hooks::default()),
         );
@@ -210,7 +209,7 @@ impl<A, T, E> fmt::Debug for MutationBuilder<A, T, E> {
 #[derive(Clone)]
 pub struct MutationContext {
     scope: WeakAtomScope,
-    intermediate: Option<Rc<dyn Fn(Box<dyn Any>) -> bool>>,
+    intermediate: Option<Rc<PushIntermediate>>,
 }
 
 impl MutationContext {
@@ -263,7 +262,7 @@ impl fmt::Debug for MutationContext {
 ///
 /// # Examples
 /// ```
-/// use stateloom_optimistic::{CallError, Concurrency, mutation, run_until_stalled};
+/// use stateloom_optimistic::{CallError, Concurrency, mutation};
 ///
 /// let slow = mutation(Concurrency::Concurrent, |_: (), _| futures::future::pending::<Result<(), ()>>());
 /// let call = slow.write(());
@@ -295,18 +294,23 @@ impl<T, E> Future for Call<T, E> {
     type Output = Result<T, CallError<E>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.receiver).poll(cx).map(|outcome| match outcome {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(error)) => Err(CallError::Failed(error)),
-            Err(oneshot::Canceled) => Err(CallError::Cancelled),
-        })
+        Pin::new(&mut self.receiver)
+            .poll(cx)
+            .map(|outcome| match outcome {
+                Ok(Ok(value)) => Ok(value),
+                Ok(Err(error)) => Err(CallError::Failed(error)),
+                Err(oneshot::Canceled) => Err(CallError::Cancelled),
+            })
     }
 }
 
 impl<T, E> fmt::Debug for Call<T, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Call")
-            .field("settled", &self.slot.upgrade().is_none_or(|s| s.borrow().is_none()))
+            .field(
+                "settled",
+                &self.slot.upgrade().is_none_or(|s| s.borrow().is_none()),
+            )
             .finish()
     }
 }
@@ -321,9 +325,9 @@ pub(crate) enum Outcome<'a, T> {
 /// What an optimistic function attaches to a call.
 pub(crate) struct Hooks<T> {
     /// Runs once when the call settles, however it settles.
-    pub(crate) on_settle: Option<Box<dyn FnOnce(Outcome<'_, T>)>>,
+    pub(crate) on_settle: Option<Box<OnSettle<T>>>,
     /// Receives values pushed with [`MutationContext::set_optimistic`].
-    pub(crate) intermediate: Option<Rc<dyn Fn(Box<dyn Any>) -> bool>>,
+    pub(crate) intermediate: Option<Rc<PushIntermediate>>,
 }
 
 impl<T> Default for Hooks<T> {
@@ -359,9 +363,9 @@ struct State<T, E> {
     value: AsyncResult<T, E>,
     next_id: u64,
     /// Started calls that have not settled, by id.
-    running: Vec<(u64, Rc<Slot<T, E>>, Option<Task>)>,
+    running: Vec<Running<T, E>>,
     /// Calls waiting for their turn (`Queue`), in order.
-    queued: VecDeque<(Rc<Slot<T, E>>, Box<dyn FnOnce()>)>,
+    queued: VecDeque<Queued<T, E>>,
 }
 
 impl<T, E> Default for State<T, E> {
@@ -375,6 +379,18 @@ impl<T, E> Default for State<T, E> {
     }
 }
 
+/// A started call: its id, its guard's slot, and its task once spawned.
+type Running<T, E> = (u64, Rc<Slot<T, E>>, Option<Task>);
+
+/// A call waiting for its turn: its guard's slot and what starts it.
+type Queued<T, E> = (Rc<Slot<T, E>>, Box<dyn FnOnce()>);
+
+/// Receives a value pushed with [`MutationContext::set_optimistic`]; says whether it was shown.
+pub(crate) type PushIntermediate = dyn Fn(Box<dyn Any>) -> bool;
+
+/// Told once how a call settled.
+pub(crate) type OnSettle<T> = dyn FnOnce(Outcome<'_, T>);
+
 /// Where an unsettled call's guard lives; whoever takes the guard settles the call.
 type Slot<T, E> = RefCell<Option<CallGuard<T, E>>>;
 
@@ -384,7 +400,7 @@ struct CallGuard<T, E> {
     cell: Weak<MutationCell<T, E>>,
     tick: Atom<u64>,
     sender: Option<oneshot::Sender<Result<T, E>>>,
-    on_settle: Option<Box<dyn FnOnce(Outcome<'_, T>)>>,
+    on_settle: Option<Box<OnSettle<T>>>,
     keys: Vec<Key>,
     started: bool,
 }
@@ -429,7 +445,11 @@ impl<A: 'static, T: Clone + 'static, E: Clone + 'static> MutationDef<A, T, E> {
             Concurrency::Switch => {
                 let superseded: Vec<_> = {
                     let mut state = cell.state.borrow_mut();
-                    state.running.drain(..).map(|(_, slot, task)| (slot, task)).collect()
+                    state
+                        .running
+                        .drain(..)
+                        .map(|(_, slot, task)| (slot, task))
+                        .collect()
                 };
                 // Settles each superseded call as cancelled; no borrow is held meanwhile.
                 for (slot, task) in superseded {
@@ -473,7 +493,10 @@ fn start<T: Clone + 'static, E: Clone + 'static>(
         // Cancelled while queued.
         None => return,
     };
-    cell.state.borrow_mut().running.push((id, slot.clone(), None));
+    cell.state
+        .borrow_mut()
+        .running
+        .push((id, slot.clone(), None));
     cell.set_waiting(true);
     cell.notify(tick);
     let mut future = future;
@@ -581,7 +604,9 @@ impl<T, E> Drop for CallGuard<T, E> {
         {
             state.running.retain(|(i, _, _)| *i != id);
             if !started {
-                state.queued.retain(|(slot, _)| slot.try_borrow().is_ok_and(|g| g.is_some()));
+                state
+                    .queued
+                    .retain(|(slot, _)| slot.try_borrow().is_ok_and(|g| g.is_some()));
             }
         }
         cancel_rest(self, cell);
@@ -616,11 +641,7 @@ fn cancel_rest<T, E>(guard: &mut CallGuard<T, E>, cell: Option<Rc<MutationCell<T
             start_next();
         }
     };
-    if std::thread::panicking() {
-        // Unwinding already: do not risk a second panic from user code.
-        return;
-    }
-    stateloom_core::batch(work);
+    in_drop(|| stateloom_core::batch(work));
 }
 
 impl<T, E> MutationCell<T, E> {

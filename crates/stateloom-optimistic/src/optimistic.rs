@@ -30,7 +30,7 @@ pub type OptimisticFn<A, T, E> = WritableAtom<AsyncResult<T, E>, A, Call<T, E>>;
 ///
 /// # Examples
 /// ```
-/// use stateloom_optimistic::{OptimisticAction, optimistic, query, run_until_stalled};
+/// use stateloom_optimistic::{OptimisticAction, optimistic, query};
 ///
 /// let q = query(|_| async { Ok::<_, ()>(1) });
 /// let shown = optimistic(q);
@@ -102,11 +102,13 @@ where
         Rc::new(move |get: &Getter<'_>| get.get(query)),
         Rc::new(move |scope: &AtomScope| scope.get(query)),
         refresh,
-        Some(Rc::new(move |scope: &AtomScope, value: AsyncResult<T, E>| {
-            if let Some(value) = value.value() {
-                scope.write(query, QueryAction::Set(value.clone()));
-            }
-        })),
+        Some(Rc::new(
+            move |scope: &AtomScope, value: AsyncResult<T, E>| {
+                if let Some(value) = value.value() {
+                    scope.write(query, QueryAction::Set(value.clone()));
+                }
+            },
+        )),
         Kind {
             accept: accept_result,
             stamp: AsyncResult::stamp,
@@ -349,9 +351,7 @@ fn accept_result<T, E>(shown: &AsyncResult<T, E>, incoming: &AsyncResult<T, E>) 
     match (shown.stamp(), incoming.stamp()) {
         (_, None) => shown.is_initial(),
         (None, Some(_)) => true,
-        (Some(shown), Some(incoming_stamp)) => {
-            !incoming.is_waiting() && incoming_stamp >= shown
-        }
+        (Some(shown), Some(incoming_stamp)) => !incoming.is_waiting() && incoming_stamp >= shown,
     }
 }
 
@@ -428,20 +428,26 @@ fn build<V: Clone + PartialEq + 'static>(
     optimistic
 }
 
+/// A call's reducer with its argument bound.
+type Step<V> = dyn Fn(&V) -> V;
+
 /// One call's effect on the optimistic value.
 struct Transition<V> {
     id: u64,
-    reducer: Rc<dyn Fn(&V) -> V>,
+    reducer: Rc<Step<V>>,
     /// A value the call pushed, shown in place of the reducer's output.
     intermediate: Option<V>,
     /// When the call succeeded; `None` while it is in flight.
     settled: Option<Stamp>,
 }
 
+/// A response to write into the query: the function, the call's argument and the response.
+type Response<V, A, T> = (Rc<ApplyResponse<V, A, T>>, A, T);
+
 /// How a call ended, for its transition.
 enum Settled<V, A, T> {
     /// Succeeded; with a response to write into the query, if so configured.
-    Succeeded(Option<(Rc<ApplyResponse<V, A, T>>, A, T)>),
+    Succeeded(Option<Response<V, A, T>>),
     /// Failed or cancelled.
     RolledBack,
 }
@@ -508,7 +514,7 @@ impl<V: Clone + 'static> OptimisticCell<V> {
                 .base
                 .clone()
                 .expect("an optimistic atom is read before its value is folded");
-            let steps: Vec<(Rc<dyn Fn(&V) -> V>, Option<V>)> = state
+            let steps: Vec<(Rc<Step<V>>, Option<V>)> = state
                 .transitions
                 .iter()
                 .map(|t| (t.reducer.clone(), t.intermediate.clone()))
@@ -530,12 +536,7 @@ impl<V: Clone + 'static> OptimisticCell<V> {
 impl<V: Clone + PartialEq + 'static> OptimisticDef<V> {
     /// Applies a new call's reducer on top of the current optimistic value and returns its
     /// transition's id.
-    fn begin(
-        &self,
-        scope: &AtomScope,
-        optimistic: Optimistic<V>,
-        reducer: Rc<dyn Fn(&V) -> V>,
-    ) -> u64 {
+    fn begin(&self, scope: &AtomScope, optimistic: Optimistic<V>, reducer: Rc<Step<V>>) -> u64 {
         // Reading brings the base up to date with the source.
         scope.get(optimistic);
         let cell = scope.get(self.cell);

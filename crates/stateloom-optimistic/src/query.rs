@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use futures::future::LocalBoxFuture;
 use stateloom_atom::{
-    Atom, AtomHandle, AtomScope, Getter, WeakAtomScope, WritableAtom, atom,
-    derived_with_equals, writable_atom,
+    Atom, AtomHandle, AtomScope, Getter, WeakAtomScope, WritableAtom, atom, derived_with_equals,
+    writable_atom,
 };
 
 use crate::defs;
@@ -33,7 +33,12 @@ pub type Query<T, E> = WritableAtom<AsyncResult<T, E>, QueryAction<T>, ()>;
 /// ```
 /// use stateloom_optimistic::{QueryAction, query, run_until_stalled};
 ///
-/// let q = query(|_| async { Ok::<_, ()>(1) });
+/// let q = query(|_| async {
+///     futures::pending!(); // not ready at once: answered when the pool runs
+///     Ok::<_, ()>(1)
+/// });
+/// q.get(); // the first read fetches
+/// run_until_stalled();
 /// q.write(QueryAction::Set(5)); // e.g. a response that carries the new value
 /// assert_eq!(q.get().value(), Some(&5));
 /// q.write(QueryAction::Refresh); // fetch again; 5 stays visible while waiting

@@ -312,9 +312,7 @@ impl<T, E> AsyncResult<T, E> {
     pub fn stamp(&self) -> Option<Stamp> {
         match self {
             AsyncResult::Initial { .. } => None,
-            AsyncResult::Success { stamp, .. } | AsyncResult::Failure { stamp, .. } => {
-                Some(*stamp)
-            }
+            AsyncResult::Success { stamp, .. } | AsyncResult::Failure { stamp, .. } => Some(*stamp),
         }
     }
 
@@ -491,11 +489,7 @@ impl<T: PartialEq, E: PartialEq> PartialEq for AsyncResult<T, E> {
                     waiting: wb,
                     ..
                 },
-            ) => {
-                wa == wb
-                    && a == b
-                    && pa.as_ref().map(|(v, _)| v) == pb.as_ref().map(|(v, _)| v)
-            }
+            ) => wa == wb && a == b && pa.as_ref().map(|(v, _)| v) == pb.as_ref().map(|(v, _)| v),
             _ => false,
         }
     }
@@ -505,7 +499,9 @@ impl<T: fmt::Debug, E: fmt::Debug> fmt::Debug for AsyncResult<T, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let waiting = if self.is_waiting() { ", waiting" } else { "" };
         match self {
-            AsyncResult::Initial { .. } => write!(f, "Initial{{{}}}", waiting.trim_start_matches(", ")),
+            AsyncResult::Initial { .. } => {
+                write!(f, "Initial{{{}}}", waiting.trim_start_matches(", "))
+            }
             AsyncResult::Success { value, .. } => write!(f, "Success({value:?}{waiting})"),
             AsyncResult::Failure {
                 error, previous, ..
@@ -555,8 +551,13 @@ mod tests {
 
     #[test]
     fn debug_names_the_state() {
-        let r = AsyncResult::<i32, &str>::success(1).into_failure("x").with_waiting(true);
+        let r = AsyncResult::<i32, &str>::success(1)
+            .into_failure("x")
+            .with_waiting(true);
         assert_eq!(format!("{r:?}"), "Failure(\"x\", previous 1, waiting)");
-        assert_eq!(format!("{:?}", AsyncResult::<(), ()>::initial(true)), "Initial{waiting}");
+        assert_eq!(
+            format!("{:?}", AsyncResult::<(), ()>::initial(true)),
+            "Initial{waiting}"
+        );
     }
 }

@@ -28,11 +28,14 @@ use futures::task::{LocalSpawnExt, noop_waker_ref};
 /// # Examples
 /// ```
 /// use futures::executor::LocalPool;
-/// use stateloom_optimistic::{Spawner, set_spawner};
+/// use stateloom_optimistic::set_spawner;
 ///
 /// let mut pool = LocalPool::new();
 /// set_spawner(pool.spawner());
-/// let query = stateloom_optimistic::query(|_| async { Ok::<_, ()>(7) });
+/// let query = stateloom_optimistic::query(|_| async {
+///     futures::pending!(); // not ready at once
+///     Ok::<_, ()>(7)
+/// });
 /// assert!(query.get().is_waiting());
 /// pool.run_until_stalled();
 /// assert_eq!(query.get().value(), Some(&7));
@@ -168,7 +171,9 @@ impl ManualClock {
         let due: Vec<Rc<SleepState>> = {
             let mut sleepers = self.inner.sleepers.borrow_mut();
             let later = sleepers.split_off(&(now, u64::MAX));
-            std::mem::replace(&mut *sleepers, later).into_values().collect()
+            std::mem::replace(&mut *sleepers, later)
+                .into_values()
+                .collect()
         };
         for sleep in due {
             sleep.fired.set(true);
@@ -200,6 +205,7 @@ impl Clock for ManualClock {
 
     fn sleep(&self, duration: Duration) -> LocalBoxFuture<'static, ()> {
         let state = Rc::new(SleepState::default());
+        let mut key = None;
         if duration.is_zero() {
             state.fired.set(true);
         } else {
@@ -210,8 +216,13 @@ impl Clock for ManualClock {
                 .sleepers
                 .borrow_mut()
                 .insert((deadline, id), state.clone());
+            key = Some((deadline, id));
         }
-        Box::pin(Sleep { state })
+        Box::pin(Sleep {
+            state,
+            clock: Rc::downgrade(&self.inner),
+            key,
+        })
     }
 }
 
@@ -226,6 +237,19 @@ impl fmt::Debug for ManualClock {
 
 struct Sleep {
     state: Rc<SleepState>,
+    clock: std::rc::Weak<ManualInner>,
+    key: Option<(Duration, u64)>,
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        // A cancelled sleep leaves the clock's list.
+        if let (Some(clock), Some(key)) = (self.clock.upgrade(), self.key)
+            && let Ok(mut sleepers) = clock.sleepers.try_borrow_mut()
+        {
+            sleepers.remove(&key);
+        }
+    }
 }
 
 impl Future for Sleep {
@@ -279,16 +303,18 @@ pub fn set_spawner(spawner: impl Spawner + 'static) {
 ///
 /// let clock = ManualClock::new();
 /// set_clock(clock.clone());
-/// let query = QueryBuilder::new(|_| async { Ok::<_, ()>(1) })
-///     .time_to_live(Duration::from_secs(30))
-///     .build();
-/// run_until_stalled();
-/// assert_eq!(query.get().value(), None); // read once: a request started
+/// let query = QueryBuilder::new(|_| async {
+///     futures::pending!(); // not ready at once
+///     Ok::<_, ()>(1)
+/// })
+/// .time_to_live(Duration::from_secs(30))
+/// .build();
+/// assert_eq!(query.get().value(), None); // read: a request started
 /// run_until_stalled();
 /// assert_eq!(query.get().value(), Some(&1));
 /// clock.advance(Duration::from_secs(30)); // unused for its time to live
 /// run_until_stalled();
-/// assert!(query.get().is_waiting()); // its value was dropped; reading fetches again
+/// assert_eq!(query.get().value(), None); // its value was dropped; this read fetches again
 /// ```
 pub fn set_clock(clock: impl Clock + 'static) {
     ENV.with(|env| *env.clock.borrow_mut() = Rc::new(clock));
@@ -303,7 +329,10 @@ pub fn set_clock(clock: impl Clock + 'static) {
 /// ```
 /// use stateloom_optimistic::{query, run_until_stalled};
 ///
-/// let answer = query(|_| async { Ok::<_, ()>(42) });
+/// let answer = query(|_| async {
+///     futures::pending!(); // not ready at once
+///     Ok::<_, ()>(42)
+/// });
 /// assert!(answer.get().is_waiting());
 /// assert!(run_until_stalled());
 /// assert_eq!(answer.get().value(), Some(&42));
@@ -318,6 +347,32 @@ pub fn run_until_stalled() -> bool {
     })
 }
 
+/// Destroyed with the thread's other thread-locals: once it is gone, the thread is exiting
+/// and clean-up must not call into the kernel.
+struct Sentinel;
+
+impl Drop for Sentinel {
+    fn drop(&mut self) {}
+}
+
+thread_local! {
+    static SENTINEL: Sentinel = const { Sentinel };
+}
+
+/// Whether this thread is exiting (its thread-locals are being destroyed).
+pub(crate) fn tearing_down() -> bool {
+    SENTINEL.try_with(|_| ()).is_err()
+}
+
+/// Runs clean-up work from a `Drop`: skipped while the thread exits, and a panic in it (user
+/// code settling a cancelled call) is contained instead of unwinding out of `drop`.
+pub(crate) fn in_drop(work: impl FnOnce()) {
+    if tearing_down() || std::thread::panicking() {
+        return;
+    }
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
+}
+
 /// This thread's clock.
 pub(crate) fn clock() -> Rc<dyn Clock> {
     ENV.with(|env| env.clock.borrow().clone())
@@ -325,6 +380,8 @@ pub(crate) fn clock() -> Rc<dyn Clock> {
 
 /// Spawns `future` on this thread's spawner; dropping the returned task cancels it.
 pub(crate) fn spawn(future: impl Future<Output = ()> + 'static) -> Task {
+    // Registered after the kernel's thread-locals, so destroyed before them.
+    SENTINEL.with(|_| ());
     let (future, handle) = futures::future::abortable(future);
     let future: LocalBoxFuture<'static, ()> = Box::pin(async move {
         // An aborted future just stops; its drop guards do the clean-up.
