@@ -3,13 +3,18 @@
 //! Run it with `cargo run -p stateloom --example tour`.
 #![allow(clippy::print_stdout)] // printing is the point of a tour
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::task::Poll;
 use std::rc::Rc;
 
 use stateloom::atom::{AtomScope, atom, atom_family, default_scope, derived, writable_atom};
 use stateloom::core::{
     Scope, batch, computed, create_root, effect, on_cleanup, run_in_scope, runtime_stats, signal,
     untrack,
+};
+use stateloom::optimistic::{
+    Concurrency, Key, MutationBuilder, QueryBuilder, optimistic, optimistic_fn, run_until_stalled,
 };
 use stateloom::store::{Api, History, Next, Store, Write, middleware_fn};
 
@@ -113,8 +118,9 @@ fn main() {
 
     atoms();
     stores();
+    optimistic_updates();
 
-    heading("10. Disposal returns every node");
+    heading("11. Disposal returns every node");
     println!(
         "live nodes before disposing the root: {}",
         runtime_stats().nodes
@@ -234,4 +240,77 @@ fn stores() {
     sub.unsubscribe();
     effect.dispose();
     store.destroy();
+}
+
+/// A pretend network round trip: not ready when first polled, ready when polled again.
+fn network() -> impl Future<Output = ()> {
+    let mut sent = false;
+    std::future::poll_fn(move |cx| {
+        if sent {
+            Poll::Ready(())
+        } else {
+            sent = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    })
+}
+
+fn optimistic_updates() {
+    heading("10. Queries, mutations and optimistic updates (stateloom-optimistic)");
+    // A pretend server holding a todo list; adding "" is refused.
+    let server = Rc::new(RefCell::new(vec!["milk".to_string()]));
+    let todos = QueryBuilder::new({
+        let server = server.clone();
+        move |_| {
+            println!("   (fetching the list)");
+            let rows = server.borrow().clone();
+            async move {
+                network().await;
+                Ok::<_, String>(rows)
+            }
+        }
+    })
+    .keys([Key::table("todos")])
+    .build();
+    let add = MutationBuilder::new(Concurrency::Concurrent, {
+        let server = server.clone();
+        move |title: String, _| {
+            let server = server.clone();
+            async move {
+                network().await;
+                if title.is_empty() {
+                    return Err("a todo needs a title".to_string());
+                }
+                server.borrow_mut().push(title);
+                Ok(())
+            }
+        }
+    })
+    .invalidates([Key::table("todos")])
+    .build();
+    let shown = optimistic(todos);
+    let add = optimistic_fn(
+        shown,
+        |list, title: &String| {
+            list.clone().map(|mut rows| {
+                rows.push(title.clone());
+                rows
+            })
+        },
+        add,
+    );
+    let scope = AtomScope::new();
+    let sub = scope.sub(shown, |list| println!("   shown: {list:?}"));
+    println!("the list is fetched when first read:");
+    run_until_stalled();
+    println!("adding \"eggs\": shown at once, waiting for the server");
+    scope.write(add, "eggs".to_string());
+    run_until_stalled();
+    println!("adding \"\": the server refuses, so it is rolled back without a refetch");
+    scope.write(add, String::new());
+    run_until_stalled();
+    println!("the add's own state: {:?}", scope.get(add));
+    sub.unsubscribe();
+    println!("dropping the scope cancels anything still running");
 }

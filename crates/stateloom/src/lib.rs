@@ -1,13 +1,14 @@
 //! StateLoom: state management for Rust on one fast reactive kernel.
 //!
 //! This crate re-exports the StateLoom crates, each behind a cargo feature of the same name,
-//! for programs that prefer one dependency. `core`, `atom` and `store` are on by default.
+//! for programs that prefer one dependency. `core`, `atom`, `store` and `optimistic` are on by default.
 //!
 //! | feature | crate | what it gives |
 //! |---|---|---|
 //! | `core` | [`stateloom-core`](https://docs.rs/stateloom-core) | signals, computeds, effects, batches, roots, scopes |
 //! | `atom` | [`stateloom-atom`](https://docs.rs/stateloom-atom) | Jotai-style atoms: config objects whose values live in scopes; derived, writable, families |
 //! | `store` | [`stateloom-store`](https://docs.rs/stateloom-store) | Zustand-style stores: selectors, listeners, middleware (persist, history, logger) |
+//! | `optimistic` | [`stateloom-optimistic`](https://docs.rs/stateloom-optimistic) | async results, queries, mutations and optimistic updates as atoms |
 //!
 //! `serde` and `tracing` turn on the features of the same name in the crates that have them.
 //!
@@ -37,3 +38,8 @@ pub use stateloom_atom as atom;
 #[cfg(feature = "store")]
 #[doc(inline)]
 pub use stateloom_store as store;
+
+/// Async results, queries, mutations and optimistic updates: see [`stateloom_optimistic`].
+#[cfg(feature = "optimistic")]
+#[doc(inline)]
+pub use stateloom_optimistic as optimistic;
