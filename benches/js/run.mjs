@@ -356,7 +356,7 @@ function printTable(results) {
   for (const row of rows.slice(1)) console.log(line(row));
 }
 
-function main() {
+async function main() {
   const outPath = process.argv[2];
   const packages = Object.entries(versions)
     .map(([name, version]) => `${name} ${version}`)
@@ -366,7 +366,8 @@ function main() {
 
   const results = [];
   for (const workload of workloads) {
-    const r = workload();
+    // A peer's workload may be asynchronous (it awaits settling promises).
+    const r = await workload();
     results.push(r);
     console.log(`  ${r.group} (${r.library}): median ${formatNs(r.median_ns)}, ${r.samples} samples`);
   }
@@ -390,4 +391,4 @@ function main() {
   }
 }
 
-main();
+await main();

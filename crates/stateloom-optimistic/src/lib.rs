@@ -110,3 +110,8 @@ pub use runtime::{
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use tokio::{TokioClock, TokioSpawner};
+
+/// The examples of the guide, `docs/optimistic.md`, run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/optimistic.md")]
+struct GuideExamples;
