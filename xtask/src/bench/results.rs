@@ -33,7 +33,7 @@ pub(crate) const INSTRUCTIONS_FILE: &str = "stateloom-instructions.json";
 
 /// Group-name prefixes of the crates above the kernel; their groups get tables of their own
 /// instead of rows in the kernel's peer comparison.
-pub(crate) const CRATE_PREFIXES: &[&str] = &["atom_", "store_"];
+pub(crate) const CRATE_PREFIXES: &[&str] = &["atom_", "store_", "optimistic_"];
 
 /// A crate workload measured against a JavaScript peer, with the speed-up it should reach.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -77,6 +77,26 @@ pub(crate) const PEER_WORKLOADS: &[PeerWorkload] = &[
         group: "store_selectors_1000",
         peer: "zustand",
         target: 10.0,
+    },
+    PeerWorkload {
+        group: "optimistic_updates_10k",
+        peer: "effect_atom",
+        target: 20.0,
+    },
+    PeerWorkload {
+        group: "optimistic_stack_1k",
+        peer: "effect_atom",
+        target: 20.0,
+    },
+    PeerWorkload {
+        group: "optimistic_stack_10k",
+        peer: "effect_atom",
+        target: 20.0,
+    },
+    PeerWorkload {
+        group: "optimistic_query_refresh_1k",
+        peer: "effect_atom",
+        target: 20.0,
     },
 ];
 

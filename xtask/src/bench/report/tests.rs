@@ -280,6 +280,10 @@ fn the_whole_generated_part() {
     | `atom_family_create_10k` | — | — (jotai) | — | 10x |
     | `store_set_state_100k` | 5.00 ms | 7.50 ms (zustand) | 1.5x (not met) | 2.0x |
     | `store_selectors_1000` | — | — (zustand) | — | 10x |
+    | `optimistic_updates_10k` | — | — (effect_atom) | — | 20x |
+    | `optimistic_stack_1k` | — | — (effect_atom) | — | 20x |
+    | `optimistic_stack_10k` | — | — (effect_atom) | — | 20x |
+    | `optimistic_query_refresh_1k` | — | — (effect_atom) | — | 20x |
 
     ## Atom and store operations
 
