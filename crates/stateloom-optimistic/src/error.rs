@@ -23,6 +23,11 @@ pub enum CallError<E> {
     /// going away.
     #[error("the mutation call was cancelled")]
     Cancelled,
+    /// The mutation's future panicked. The panic goes on to whoever polled it (the caller, or
+    /// the executor); the call is settled first, so the mutation and its optimistic
+    /// transition are left as after a cancellation.
+    #[error("the mutation panicked")]
+    Panicked,
 }
 
 /// Misuse of this crate's functions; the panics they document carry these messages.

@@ -6,12 +6,15 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll};
 
+use futures::FutureExt;
 use futures::channel::oneshot;
 use futures::future::LocalBoxFuture;
+use rustc_hash::FxHashMap;
 use stateloom_atom::{
     Atom, AtomHandle, AtomScope, Derived, WeakAtomScope, WritableAtom, atom, derived_with_equals,
     writable_atom,
@@ -272,7 +275,7 @@ impl fmt::Debug for MutationContext {
 /// assert_eq!(futures::executor::block_on(call), Err(CallError::Cancelled));
 /// ```
 pub struct Call<T, E> {
-    receiver: oneshot::Receiver<Result<T, E>>,
+    receiver: oneshot::Receiver<Result<T, CallError<E>>>,
     slot: Weak<Slot<T, E>>,
 }
 
@@ -297,8 +300,7 @@ impl<T, E> Future for Call<T, E> {
         Pin::new(&mut self.receiver)
             .poll(cx)
             .map(|outcome| match outcome {
-                Ok(Ok(value)) => Ok(value),
-                Ok(Err(error)) => Err(CallError::Failed(error)),
+                Ok(outcome) => outcome,
                 Err(oneshot::Canceled) => Err(CallError::Cancelled),
             })
     }
@@ -363,7 +365,7 @@ struct State<T, E> {
     value: AsyncResult<T, E>,
     next_id: u64,
     /// Started calls that have not settled, by id.
-    running: Vec<Running<T, E>>,
+    running: FxHashMap<u64, Running<T, E>>,
     /// Calls waiting for their turn (`Queue`), in order.
     queued: VecDeque<Queued<T, E>>,
 }
@@ -373,14 +375,14 @@ impl<T, E> Default for State<T, E> {
         Self {
             value: AsyncResult::initial(false),
             next_id: 0,
-            running: Vec::new(),
+            running: FxHashMap::default(),
             queued: VecDeque::new(),
         }
     }
 }
 
-/// A started call: its id, its guard's slot, and its task once spawned.
-type Running<T, E> = (u64, Rc<Slot<T, E>>, Option<Task>);
+/// A started call: its guard's slot, and its task once spawned.
+type Running<T, E> = (Rc<Slot<T, E>>, Option<Task>);
 
 /// A call waiting for its turn: its guard's slot and what starts it.
 type Queued<T, E> = (Rc<Slot<T, E>>, Box<dyn FnOnce()>);
@@ -399,7 +401,9 @@ struct CallGuard<T, E> {
     id: u64,
     cell: Weak<MutationCell<T, E>>,
     tick: Atom<u64>,
-    sender: Option<oneshot::Sender<Result<T, E>>>,
+    sender: Option<oneshot::Sender<Result<T, CallError<E>>>>,
+    /// The call's future panicked.
+    panicked: bool,
     on_settle: Option<Box<OnSettle<T>>>,
     keys: Vec<Key>,
     started: bool,
@@ -425,6 +429,7 @@ impl<A: 'static, T: Clone + 'static, E: Clone + 'static> MutationDef<A, T, E> {
             cell: Rc::downgrade(&cell),
             tick: shared.tick,
             sender: Some(sender),
+            panicked: false,
             on_settle: hooks.on_settle,
             keys,
             started: false,
@@ -445,11 +450,10 @@ impl<A: 'static, T: Clone + 'static, E: Clone + 'static> MutationDef<A, T, E> {
             Concurrency::Switch => {
                 let superseded: Vec<_> = {
                     let mut state = cell.state.borrow_mut();
-                    state
-                        .running
-                        .drain(..)
-                        .map(|(_, slot, task)| (slot, task))
-                        .collect()
+                    let mut calls: Vec<_> = state.running.drain().collect();
+                    // In call order, so their transitions roll back in a stable order.
+                    calls.sort_unstable_by_key(|(id, _)| *id);
+                    calls.into_iter().map(|(_, call)| call).collect()
                 };
                 // Settles each superseded call as cancelled; no borrow is held meanwhile.
                 for (slot, task) in superseded {
@@ -496,23 +500,43 @@ fn start<T: Clone + 'static, E: Clone + 'static>(
     cell.state
         .borrow_mut()
         .running
-        .push((id, slot.clone(), None));
+        .insert(id, (slot.clone(), None));
     cell.set_waiting(true);
     cell.notify(tick);
     let mut future = future;
-    match poll_once(future.as_mut()) {
-        Poll::Ready(outcome) => settle(&slot, outcome),
-        Poll::Pending => {
+    let polled = catch_unwind(AssertUnwindSafe(|| poll_once(future.as_mut())));
+    match polled {
+        Err(payload) => {
+            settle_panicked(&slot);
+            resume_unwind(payload);
+        }
+        Ok(Poll::Ready(outcome)) => settle(&slot, outcome),
+        Ok(Poll::Pending) => {
             let task_slot = slot.clone();
             let task = spawn(async move {
-                let outcome = future.await;
-                settle(&task_slot, outcome);
+                match AssertUnwindSafe(future).catch_unwind().await {
+                    Ok(outcome) => settle(&task_slot, outcome),
+                    Err(payload) => {
+                        settle_panicked(&task_slot);
+                        resume_unwind(payload);
+                    }
+                }
             });
             let mut state = cell.state.borrow_mut();
-            if let Some(entry) = state.running.iter_mut().find(|(i, _, _)| *i == id) {
-                entry.2 = Some(task);
+            if let Some(entry) = state.running.get_mut(&id) {
+                entry.1 = Some(task);
             }
         }
+    }
+}
+
+/// Settles the call in `slot` as panicked: its caller gets [`CallError::Panicked`], and the
+/// rest (queue, `waiting`, optimistic transition) goes as for a cancellation.
+fn settle_panicked<T, E>(slot: &Slot<T, E>) {
+    let guard = slot.borrow_mut().take();
+    if let Some(mut guard) = guard {
+        guard.panicked = true;
+        drop(guard);
     }
 }
 
@@ -542,7 +566,7 @@ impl<T: Clone + 'static, E: Clone + 'static> CallGuard<T, E> {
             let mut next = None;
             if let Some(cell) = &cell {
                 let mut state = cell.state.borrow_mut();
-                state.running.retain(|(i, _, _)| *i != id);
+                state.running.remove(&id);
                 if !started {
                     state.queued.retain(|(slot, _)| slot.borrow().is_some());
                 }
@@ -576,7 +600,7 @@ impl<T: Clone + 'static, E: Clone + 'static> CallGuard<T, E> {
                 start_next();
             }
             if let (Some(sender), Some(result)) = (sender, outcome) {
-                let _ = sender.send(result);
+                let _ = sender.send(result.map_err(CallError::Failed));
             }
         };
         let live = scope.is_some();
@@ -602,7 +626,7 @@ impl<T, E> Drop for CallGuard<T, E> {
         if let Some(cell) = &cell
             && let Ok(mut state) = cell.state.try_borrow_mut()
         {
-            state.running.retain(|(i, _, _)| *i != id);
+            state.running.remove(&id);
             if !started {
                 state
                     .queued
@@ -617,7 +641,11 @@ impl<T, E> Drop for CallGuard<T, E> {
 /// queued call, updates the value's `waiting`.
 fn cancel_rest<T, E>(guard: &mut CallGuard<T, E>, cell: Option<Rc<MutationCell<T, E>>>) {
     let on_settle = guard.on_settle.take();
-    drop(guard.sender.take());
+    if let Some(sender) = guard.sender.take()
+        && guard.panicked
+    {
+        let _ = sender.send(Err(CallError::Panicked));
+    }
     let next = cell.as_ref().and_then(|cell| {
         let mut state = cell.state.try_borrow_mut().ok()?;
         let next = if state.running.is_empty() {
@@ -663,7 +691,7 @@ impl<T, E> Drop for MutationCell<T, E> {
         // transitions settle at once instead of at the executor's next poll.
         let state = std::mem::take(self.state.get_mut());
         let mut guards = Vec::new();
-        for (_, slot, task) in state.running {
+        for (slot, task) in state.running.into_values() {
             guards.extend(slot.borrow_mut().take());
             drop(task);
         }

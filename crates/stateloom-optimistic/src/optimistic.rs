@@ -111,6 +111,7 @@ where
         )),
         Kind {
             accept: accept_result,
+            same: |a, b| a.stamp() == b.stamp() && a.is_waiting() == b.is_waiting(),
             stamp: AsyncResult::stamp,
             mark_waiting: |r| r.with_waiting(true),
             timeless: false,
@@ -151,6 +152,7 @@ where
         None,
         Kind {
             accept: |_, _| true,
+            same: V::eq,
             stamp: |_| None,
             mark_waiting: |v| v,
             timeless: true,
@@ -358,6 +360,8 @@ fn accept_result<T, E>(shown: &AsyncResult<T, E>, incoming: &AsyncResult<T, E>) 
 /// How one kind of value is compared and marked.
 struct Kind<V> {
     accept: fn(&V, &V) -> bool,
+    /// Whether two values are the same authoritative value.
+    same: fn(&V, &V) -> bool,
     stamp: fn(&V) -> Option<Stamp>,
     mark_waiting: fn(V) -> V,
     /// Values carry no stamps: succeeded transitions go when the refresh has run.
@@ -395,6 +399,7 @@ fn build<V: Clone + PartialEq + 'static>(
                     transitions: Vec::new(),
                     folded: None,
                     next_id: 0,
+                    in_flight: 0,
                     refresh_due: false,
                 }),
             })
@@ -466,6 +471,8 @@ struct State<V> {
     /// `base` with every transition applied; `None` when it must be computed again.
     folded: Option<V>,
     next_id: u64,
+    /// How many transitions are in flight (not settled).
+    in_flight: usize,
     /// A transition succeeded since the last refresh.
     refresh_due: bool,
 }
@@ -477,7 +484,9 @@ impl<V: Clone + 'static> OptimisticCell<V> {
             let mut state = self.state.borrow_mut();
             let accept = match &state.base {
                 None => true,
-                Some(base) => (kind.accept)(base, &incoming),
+                // The same authoritative value seen again (the atom re-read for a transition's
+                // sake) changes nothing; checking costs a stamp comparison, not a fold.
+                Some(base) => !(kind.same)(base, &incoming) && (kind.accept)(base, &incoming),
             };
             if accept {
                 if let Some(at) = (kind.stamp)(&incoming) {
@@ -547,6 +556,7 @@ impl<V: Clone + PartialEq + 'static> OptimisticDef<V> {
             state.next_id += 1;
             let id = state.next_id;
             let incremental = state.folded.is_some();
+            state.in_flight += 1;
             state.transitions.push(Transition {
                 id,
                 reducer,
@@ -588,6 +598,10 @@ impl<V: Clone + PartialEq + 'static> OptimisticDef<V> {
             let Ok(index) = state.transitions.binary_search_by_key(&id, |t| t.id) else {
                 return;
             };
+            if state.transitions[index].settled.is_some() {
+                return;
+            }
+            state.in_flight -= 1;
             match settled {
                 Settled::Succeeded(apply) => {
                     state.transitions[index].settled = Some(Stamp::next());
@@ -597,12 +611,12 @@ impl<V: Clone + PartialEq + 'static> OptimisticDef<V> {
                     }
                 }
                 Settled::RolledBack => {
+                    // The later transitions' outputs depended on this one: fold again (lazily).
                     state.transitions.remove(index);
                     state.folded = None;
                 }
             }
-            let in_flight = state.transitions.iter().any(|t| t.settled.is_none());
-            let refresh = !in_flight && std::mem::take(&mut state.refresh_due);
+            let refresh = state.in_flight == 0 && std::mem::take(&mut state.refresh_due);
             if refresh && self.kind.timeless {
                 state.transitions.clear();
                 state.folded = None;

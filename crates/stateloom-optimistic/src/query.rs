@@ -4,10 +4,12 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
+use std::panic::{AssertUnwindSafe, resume_unwind};
 use std::rc::{Rc, Weak};
 use std::task::Poll;
 use std::time::Duration;
 
+use futures::FutureExt;
 use futures::future::LocalBoxFuture;
 use stateloom_atom::{
     Atom, AtomHandle, AtomScope, Getter, WeakAtomScope, WritableAtom, atom, derived_with_equals,
@@ -355,11 +357,24 @@ impl<T: Clone + 'static, E: Clone + 'static> QueryCell<T, E> {
             Poll::Pending => {
                 let weak = Rc::downgrade(self);
                 let task = spawn(async move {
-                    let outcome = future.await;
-                    if let Some(cell) = weak.upgrade()
-                        && cell.apply(generation, outcome, stamp)
-                    {
-                        cell.notify();
+                    let outcome = AssertUnwindSafe(future).catch_unwind().await;
+                    let Some(cell) = weak.upgrade() else {
+                        return;
+                    };
+                    match outcome {
+                        Ok(outcome) => {
+                            if cell.apply(generation, outcome, stamp) {
+                                cell.notify();
+                            }
+                        }
+                        Err(payload) => {
+                            // The request ends with nothing to show: stop waiting, then let the
+                            // executor see the panic.
+                            if cell.abandon(generation) {
+                                cell.notify();
+                            }
+                            resume_unwind(payload);
+                        }
                     }
                 });
                 let mut state = self.state.borrow_mut();
@@ -388,6 +403,20 @@ impl<T: Clone + 'static, E: Clone + 'static> QueryCell<T, E> {
         } else {
             value.settle(outcome, stamp)
         };
+        drop(state);
+        drop(finished);
+        true
+    }
+
+    /// Ends request `generation` without a result (its future panicked); returns whether the
+    /// value changed.
+    fn abandon(&self, generation: u64) -> bool {
+        let mut state = self.state.borrow_mut();
+        if state.generation != generation {
+            return false;
+        }
+        let finished = state.task.take();
+        state.value = std::mem::take(&mut state.value).with_waiting(false);
         drop(state);
         drop(finished);
         true

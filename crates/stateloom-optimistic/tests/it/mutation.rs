@@ -240,3 +240,47 @@ fn a_mutation_may_call_itself_from_its_future() {
     assert_eq!(log.take(), "run 1\nrun 2\nrun 3");
     assert_eq!(scope.get(count).value(), Some(&3));
 }
+
+#[test]
+fn a_mutation_that_panics_settles_its_call_and_the_queue_goes_on() {
+    let server = Pending::<Result<u32, ()>>::new();
+    let s = server.clone();
+    let m = mutation(Concurrency::Queue, move |n: u32, _| {
+        let answer = s.wait();
+        async move {
+            let out = answer.await;
+            assert!(n != 1, "the first call panics");
+            out
+        }
+    });
+    let scope = AtomScope::new();
+    let first = scope.write(m, 1);
+    let second = scope.write(m, 2);
+    server.answer(0, Ok(0));
+    let unwound = std::panic::catch_unwind(run_until_stalled);
+    assert!(unwound.is_err(), "the panic reaches the executor's caller");
+    run_until_stalled();
+    assert_eq!(block_on(first), Err(CallError::Panicked));
+    assert_eq!(server.len(), 2, "the next queued call started");
+    server.answer(1, Ok(2));
+    run_until_stalled();
+    assert_eq!(block_on(second), Ok(2));
+    assert_eq!(scope.get(m), AsyncResult::success(2));
+}
+
+#[test]
+fn a_mutation_that_panics_at_once_leaves_nothing_running() {
+    let m = mutation(Concurrency::Queue, |n: u32, _| async move {
+        assert!(n != 1, "panics when first polled");
+        Ok::<_, ()>(n)
+    });
+    let scope = AtomScope::new();
+    let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| scope.write(m, 1)));
+    assert!(unwound.is_err());
+    assert!(!scope.get(m).is_waiting());
+    assert_eq!(
+        block_on(scope.write(m, 2)),
+        Ok(2),
+        "the queue is not blocked"
+    );
+}

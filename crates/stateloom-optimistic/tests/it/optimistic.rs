@@ -525,3 +525,45 @@ fn a_refetch_in_progress_is_not_shown_and_its_result_is() {
     run_until_stalled();
     assert_eq!(log.take(), "Success(2)");
 }
+
+#[test]
+fn a_panicking_mutation_rolls_its_transition_back() {
+    let server = Server::new(0);
+    let m = mutation(Concurrency::Concurrent, |n: i64, _| async move {
+        assert!(n < 100, "too big");
+        Ok::<_, String>(())
+    });
+    let shown = optimistic(server.query);
+    let add = add_fn(shown, m);
+    let scope = AtomScope::new();
+    scope.get(shown);
+    let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| scope.write(add, 500)));
+    assert!(unwound.is_err());
+    assert_eq!(scope.get(shown), AsyncResult::success(0));
+    assert_eq!(server.fetches.get(), 1);
+}
+
+#[test]
+fn a_subscriber_may_call_the_optimistic_function_again() {
+    let server = Server::new(0);
+    let (m, answers) = server.add(Concurrency::Queue);
+    let shown = optimistic(server.query);
+    let add = add_fn(shown, m);
+    let scope = AtomScope::new();
+    let again = Rc::new(Cell::new(true));
+    let (s, a) = (scope.clone(), again.clone());
+    let _sub = scope.sub(shown, move |r| {
+        // The first optimistic value triggers one more call, from inside the notification.
+        if r.is_waiting() && a.replace(false) {
+            drop(s.write(add, 10));
+        }
+    });
+    scope.write(add, 1);
+    assert_eq!(value(&scope.get(shown)), Some(11));
+    answers.answer(0, true);
+    run_until_stalled();
+    answers.answer(1, true);
+    run_until_stalled();
+    assert_eq!(scope.get(shown), AsyncResult::success(11));
+    assert_eq!(server.value.get(), 11);
+}

@@ -284,3 +284,26 @@ fn each_scope_has_its_own_value() {
     a.set(n, 5);
     assert_eq!((a.get(q).value(), b.get(q).value()), (Some(&5), Some(&0)));
 }
+
+#[test]
+fn a_query_whose_future_panics_stops_waiting_and_can_be_refreshed() {
+    let fail = Rc::new(Cell::new(true));
+    let f = fail.clone();
+    let q = query(move |_| {
+        let fail = f.get();
+        async move {
+            futures::pending!();
+            assert!(!fail, "the first request panics");
+            Ok::<_, ()>(1)
+        }
+    });
+    let scope = AtomScope::new();
+    assert!(scope.get(q).is_waiting());
+    assert!(std::panic::catch_unwind(run_until_stalled).is_err());
+    assert_eq!(scope.get(q), AsyncResult::initial(false));
+    fail.set(false);
+    scope.write(q, QueryAction::Refresh);
+    scope.get(q);
+    run_until_stalled();
+    assert_eq!(scope.get(q), AsyncResult::success(1));
+}
