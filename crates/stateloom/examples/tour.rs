@@ -5,8 +5,8 @@
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
-use std::task::Poll;
 use std::rc::Rc;
+use std::task::Poll;
 
 use stateloom::atom::{AtomScope, atom, atom_family, default_scope, derived, writable_atom};
 use stateloom::core::{
