@@ -156,7 +156,11 @@ fn query_refresh_1k(c: &mut Criterion) {
     };
     let before = notified.get();
     run(&scope);
-    assert_eq!(notified.get() - before, 2 * REFRESHES, "waiting, then the value");
+    assert_eq!(
+        notified.get() - before,
+        2 * REFRESHES,
+        "waiting, then the value"
+    );
     assert_eq!(scope.get(count), AsyncResult::success(server.get()));
     group.bench_function("stateloom", |b| b.iter(|| run(&scope)));
     group.finish();
