@@ -1,0 +1,129 @@
+//! Publishing: turning store changes into one new version, as a snapshot or a patch of only
+//! the modules that changed.
+
+use serde_json::{Map, Value};
+
+use super::{HostInner, SyncMode};
+use crate::message::{CallId, Message, Payload, StateUpdate};
+
+/// What the host last published (or, for a private module, last saw) of one module.
+pub(super) struct Entry {
+    /// The store's version when `json` was taken.
+    pub(super) store_version: u64,
+    /// The module's state as JSON. Invariant: the store's state when its version was
+    /// `store_version`.
+    pub(super) json: Value,
+    /// Whether the module is in the published state sections.
+    pub(super) public: bool,
+}
+
+impl HostInner {
+    /// Publishes the changes of every module whose store moved since the last publication, as
+    /// one new version. Private modules' JSON is refreshed (for roll-back) but not published.
+    pub(super) fn publish_changes(&self) {
+        if self.publishing.replace(true) {
+            // A listener of a store wrote during publication: the loop below picks it up.
+            return;
+        }
+        // Reset even if a `Serialize` impl panics.
+        let _reset = Reset(&self.publishing);
+        loop {
+            let mut ops = Vec::new();
+            let mut changed = false;
+            let mut entries = self.entries.borrow_mut();
+            for (module, entry) in self.modules.iter().zip(entries.iter_mut()) {
+                let store_version = module.store_version();
+                if store_version == entry.store_version {
+                    continue;
+                }
+                // A state that does not serialize is not published; its last JSON stays.
+                let Ok(json) = module.to_json() else {
+                    entry.store_version = store_version;
+                    continue;
+                };
+                entry.store_version = store_version;
+                if !entry.public {
+                    entry.json = json;
+                } else if self.sync == SyncMode::Patch {
+                    let name = module.name().to_owned();
+                    let old = single(&name, std::mem::take(&mut entry.json));
+                    let new = single(&name, json);
+                    let patch = json_patch::diff(&old, &new);
+                    changed |= !patch.0.is_empty();
+                    ops.extend(patch.0);
+                    entry.json = unwrap_single(new, &name);
+                } else {
+                    changed |= entry.json != json;
+                    entry.json = json;
+                }
+            }
+            drop(entries);
+            if changed {
+                self.version.set(self.version.get() + 1);
+                let payload = match self.sync {
+                    SyncMode::Patch => Payload::Patch(json_patch::Patch(ops)),
+                    SyncMode::Snapshot => Payload::Snapshot(self.snapshot()),
+                };
+                let _ = self.transport.post(Message::State(StateUpdate {
+                    epoch: self.epoch,
+                    version: self.version.get(),
+                    payload,
+                    sync_id: None,
+                }));
+            }
+            let settled = self
+                .modules
+                .iter()
+                .zip(self.entries.borrow().iter())
+                .all(|(m, e)| m.store_version() == e.store_version);
+            if settled {
+                break;
+            }
+        }
+    }
+
+    /// The published state: an object of the public modules' JSON.
+    pub(super) fn snapshot(&self) -> Value {
+        let entries = self.entries.borrow();
+        let map: Map<String, Value> = self
+            .modules
+            .iter()
+            .zip(entries.iter())
+            .filter(|(_, e)| e.public)
+            .map(|(m, e)| (m.name().to_owned(), e.json.clone()))
+            .collect();
+        Value::Object(map)
+    }
+
+    pub(super) fn post_snapshot(&self, sync_id: Option<CallId>) {
+        let _ = self.transport.post(Message::State(StateUpdate {
+            epoch: self.epoch,
+            version: self.version.get(),
+            payload: Payload::Snapshot(self.snapshot()),
+            sync_id,
+        }));
+    }
+}
+
+/// `{name: value}`, so a diff's paths start with the module's name.
+fn single(name: &str, value: Value) -> Value {
+    let mut map = Map::with_capacity(1);
+    map.insert(name.to_owned(), value);
+    Value::Object(map)
+}
+
+fn unwrap_single(value: Value, name: &str) -> Value {
+    match value {
+        Value::Object(mut map) => map.remove(name).unwrap_or(Value::Null),
+        other => other,
+    }
+}
+
+/// Clears a flag when dropped.
+struct Reset<'a>(&'a std::cell::Cell<bool>);
+
+impl Drop for Reset<'_> {
+    fn drop(&mut self) {
+        self.0.set(false);
+    }
+}
