@@ -131,8 +131,11 @@ pub struct ClientBuilder {
     transport: Box<dyn Transport>,
     options: Options,
     clock: Arc<dyn Clock>,
-    on_conflict: Option<Box<dyn Fn(&Conflict)>>,
+    on_conflict: Option<ConflictHandler>,
 }
+
+/// See [`ClientBuilder::on_conflict`].
+type ConflictHandler = Box<dyn Fn(&Conflict)>;
 
 #[derive(Debug, Clone, Copy)]
 struct Options {
@@ -322,7 +325,7 @@ struct ClientInner {
     next_id: Cell<CallId>,
     /// The outstanding snapshot request.
     sync: RefCell<Option<SyncState>>,
-    on_conflict: Option<Box<dyn Fn(&Conflict)>>,
+    on_conflict: Option<ConflictHandler>,
     clock: Arc<dyn Clock>,
     options: Options,
     disposed: Cell<bool>,
@@ -381,6 +384,29 @@ impl WorkerClient {
         while let Some(delivery) = self.inner.inbox.try_next() {
             self.inner.handle(delivery);
             handled += 1;
+        }
+        self.inner.check_timers();
+        self.inner.resume_panic();
+        handled
+    }
+
+    /// Handles at most one message, and expired timeouts: for event loops that spread work
+    /// over frames. Returns whether a message was handled.
+    ///
+    /// # Panics
+    /// As [`pump`](Self::pump).
+    ///
+    /// # Examples
+    /// ```
+    /// # let (_h, t) = stateloom_worker::memory_pair();
+    /// let client = stateloom_worker::WorkerClient::new(t);
+    /// while client.pump_one() {}
+    /// ```
+    pub fn pump_one(&self) -> bool {
+        let delivery = self.inner.inbox.try_next();
+        let handled = delivery.is_some();
+        if let Some(delivery) = delivery {
+            self.inner.handle(delivery);
         }
         self.inner.check_timers();
         self.inner.resume_panic();
@@ -781,12 +807,11 @@ impl ClientInner {
         let now = self.clock.now();
         {
             let sync = self.sync.borrow();
-            if let Some(sync) = &*sync {
-                if sync.min_version >= min_version
-                    && now < sync.sent.saturating_add(self.options.resync_retry)
-                {
-                    return;
-                }
+            if let Some(sync) = &*sync
+                && sync.min_version >= min_version
+                && now < sync.sent.saturating_add(self.options.resync_retry)
+            {
+                return;
             }
         }
         let id = self.next_id();

@@ -184,10 +184,10 @@ impl WorkerAppBuilder {
             .map(|module| {
                 let weak: Weak<HostInner> = Rc::downgrade(&inner);
                 module.on_change(Box::new(move || {
-                    if let Some(host) = weak.upgrade() {
-                        if !host.in_call.get() {
-                            host.publish_changes();
-                        }
+                    if let Some(host) = weak.upgrade()
+                        && !host.in_call.get()
+                    {
+                        host.publish_changes();
                     }
                 }))
             })

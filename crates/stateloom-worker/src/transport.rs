@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::Waker;
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
+use crossbeam_channel::{Receiver, Sender};
 
 use crate::error::Result;
 use crate::message::Message;
@@ -157,18 +157,12 @@ impl InboxReceiver {
 
     /// The next delivery, if one is queued.
     pub(crate) fn try_next(&self) -> Option<Delivery> {
-        match self.receiver.try_recv() {
-            Ok(delivery) => Some(delivery),
-            Err(TryRecvError::Empty | TryRecvError::Disconnected) => None,
-        }
+        self.receiver.try_recv().ok()
     }
 
     /// The next delivery, waiting up to `timeout` for one.
     pub(crate) fn next_timeout(&self, timeout: Duration) -> Option<Delivery> {
-        match self.receiver.recv_timeout(timeout) {
-            Ok(delivery) => Some(delivery),
-            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
-        }
+        self.receiver.recv_timeout(timeout).ok()
     }
 
     /// Wakes `waker` when the next delivery arrives.

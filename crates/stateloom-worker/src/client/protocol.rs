@@ -127,7 +127,10 @@ impl ClientInner {
     ) {
         let previous = self.epoch.replace(Some(epoch));
         self.version.set(version);
-        self.covered.set(Some(version));
+        if sync_id.is_some() {
+            // Everything up to here was asked for: older messages are no news.
+            self.covered.set(Some(version));
+        }
         self.ready.set(true);
         *self.mirror.borrow_mut() = state;
         let answered = self
@@ -291,10 +294,11 @@ impl ClientInner {
         for (id, call) in self.pending.borrow().iter() {
             if call.deadline.is_some_and(|d| now >= d) {
                 expired.push((*id, call.timeout.unwrap_or_default()));
-            } else if let Some(arrived) = &call.result {
-                if !arrived.resynced && now >= arrived.at.saturating_add(self.options.catch_up) {
-                    resync.push((*id, arrived.result.version));
-                }
+            } else if let Some(arrived) = &call.result
+                && !arrived.resynced
+                && now >= arrived.at.saturating_add(self.options.catch_up)
+            {
+                resync.push((*id, arrived.result.version));
             }
         }
         for (id, after) in expired {

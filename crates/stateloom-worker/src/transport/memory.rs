@@ -67,10 +67,7 @@ pub fn memory_pair() -> (MemoryTransport, MemoryTransport) {
 
 impl Transport for MemoryTransport {
     fn post(&self, message: Message) -> Result<()> {
-        let mut end = self
-            .outgoing
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut end = self.outgoing.lock().unwrap_or_else(PoisonError::into_inner);
         match end.inboxes.len() {
             0 => end.backlog.push(message),
             1 => {
@@ -84,10 +81,7 @@ impl Transport for MemoryTransport {
     }
 
     fn subscribe(&self, inbox: Inbox) {
-        let mut end = self
-            .incoming
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut end = self.incoming.lock().unwrap_or_else(PoisonError::into_inner);
         for message in std::mem::take(&mut end.backlog) {
             inbox.deliver(message);
         }
@@ -97,10 +91,7 @@ impl Transport for MemoryTransport {
 
 impl Drop for MemoryTransport {
     fn drop(&mut self) {
-        let end = self
-            .outgoing
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let end = self.outgoing.lock().unwrap_or_else(PoisonError::into_inner);
         for inbox in &end.inboxes {
             inbox.close();
         }
