@@ -1,6 +1,7 @@
 //! The host: modules whose stores are the source of truth, publishing their state and
 //! answering calls.
 
+mod diff;
 mod publish;
 
 use std::cell::{Cell, RefCell};
@@ -19,6 +20,7 @@ use crate::error::RemoteError;
 use crate::message::{Call, CallResult, Epoch, Message, Outcome, Ready, SyncRequest, Version};
 use crate::module::{ErasedModule, MethodError, Module};
 use crate::transport::{Delivery, InboxReceiver, Transport};
+pub(crate) use diff::diff_into;
 use publish::Entry;
 
 /// How the host publishes a change.

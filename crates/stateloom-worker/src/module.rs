@@ -249,6 +249,14 @@ pub(crate) trait ErasedModule {
     /// How many writes the store has committed.
     fn store_version(&self) -> u64;
     fn to_json(&self) -> Result<Value, String>;
+    /// Updates `old` to the state's JSON in place, appending the operations that do the same
+    /// (paths under `prefix`) to `ops`.
+    fn diff(
+        &self,
+        old: &mut Value,
+        prefix: &str,
+        ops: &mut Vec<json_patch::PatchOperation>,
+    ) -> Result<(), String>;
     /// Puts back a state read from `json`.
     fn restore(&self, json: &Value) -> Result<(), String>;
     fn on_change(&self, f: Box<dyn FnMut()>) -> StoreSubscription;
@@ -273,6 +281,17 @@ where
     fn to_json(&self) -> Result<Value, String> {
         self.store
             .with_untracked(|state| serde_json::to_value(state))
+            .map_err(|e| e.to_string())
+    }
+
+    fn diff(
+        &self,
+        old: &mut Value,
+        prefix: &str,
+        ops: &mut Vec<json_patch::PatchOperation>,
+    ) -> Result<(), String> {
+        self.store
+            .with_untracked(|state| crate::host::diff_into(old, state, prefix, ops))
             .map_err(|e| e.to_string())
     }
 

@@ -1,8 +1,11 @@
 //! Publishing: turning store changes into one new version, as a snapshot or a patch of only
 //! the modules that changed.
 
+use json_patch::jsonptr::PointerBuf;
+use json_patch::{PatchOperation, ReplaceOperation};
 use serde_json::{Map, Value};
 
+use super::diff::push_token;
 use super::{HostInner, SyncMode};
 use crate::message::{CallId, Message, Payload, StateUpdate};
 
@@ -36,25 +39,27 @@ impl HostInner {
                 if store_version == entry.store_version {
                     continue;
                 }
-                // A state that does not serialize is not published; its last JSON stays.
-                let Ok(json) = module.to_json() else {
-                    entry.store_version = store_version;
-                    continue;
-                };
                 entry.store_version = store_version;
-                if !entry.public {
-                    entry.json = json;
-                } else if self.sync == SyncMode::Patch {
-                    let name = module.name().to_owned();
-                    let old = single(&name, std::mem::take(&mut entry.json));
-                    let new = single(&name, json);
-                    let patch = json_patch::diff(&old, &new);
-                    changed |= !patch.0.is_empty();
-                    ops.extend(patch.0);
-                    entry.json = unwrap_single(new, &name);
+                let mut prefix = String::new();
+                push_token(&mut prefix, module.name());
+                let before = ops.len();
+                if module.diff(&mut entry.json, &prefix, &mut ops).is_err() {
+                    // Start this module over from a fresh serialization; a state that does not
+                    // serialize is not published, and keeps its last JSON.
+                    ops.truncate(before);
+                    if let Ok(json) = module.to_json() {
+                        entry.json = json;
+                        ops.push(PatchOperation::Replace(ReplaceOperation {
+                            path: PointerBuf::from_tokens([module.name()]),
+                            value: entry.json.clone(),
+                        }));
+                    }
+                }
+                if entry.public {
+                    changed |= ops.len() > before;
                 } else {
-                    changed |= entry.json != json;
-                    entry.json = json;
+                    // A private module's operations never leave the host.
+                    ops.truncate(before);
                 }
             }
             drop(entries);
@@ -102,20 +107,6 @@ impl HostInner {
             payload: Payload::Snapshot(self.snapshot()),
             sync_id,
         }));
-    }
-}
-
-/// `{name: value}`, so a diff's paths start with the module's name.
-fn single(name: &str, value: Value) -> Value {
-    let mut map = Map::with_capacity(1);
-    map.insert(name.to_owned(), value);
-    Value::Object(map)
-}
-
-fn unwrap_single(value: Value, name: &str) -> Value {
-    match value {
-        Value::Object(mut map) => map.remove(name).unwrap_or(Value::Null),
-        other => other,
     }
 }
 
