@@ -1,7 +1,7 @@
 //! Worker benches: a call's round trip over the in-memory and thread transports, one toggle in a
 //! 10,000-item state (time to the client's mirror, and bytes on the wire), a snapshot resync of
-//! that state with the binary codec, and one update fanned out to 8 clients. Coaction's figures
-//! for the same workloads come from `benches/js/peers/worker.mjs`.
+//! that state (end to end, and the binary codec's part alone), and one update fanned out to 8
+//! clients. Coaction's figures for the same workloads come from `benches/js/peers/worker.mjs`.
 
 use std::hint::black_box;
 use std::process::ExitCode;
@@ -195,6 +195,25 @@ fn resync_10k(c: &mut Criterion) {
     group.finish();
 }
 
+/// The codec's part of a resync: a snapshot message of the 10,000-item state encoded and
+/// decoded with the binary codec (postcard).
+fn snapshot_10k(c: &mut Criterion) {
+    let mut group = c.benchmark_group("worker_snapshot_10k");
+    let message = Message::State(StateUpdate {
+        epoch: 1,
+        version: 0,
+        payload: Payload::Snapshot(json!({ "todos": todos() })),
+        sync_id: None,
+    });
+    let round_trip = || {
+        let bytes = PostcardCodec.encode(&message).expect("encodes");
+        PostcardCodec.decode(&bytes).expect("decodes")
+    };
+    assert_eq!(round_trip(), message);
+    group.bench_function("stateloom", |b| b.iter(round_trip));
+    group.finish();
+}
+
 /// One host write reaching 8 clients on a broadcast bus (coaction: 71–106 µs).
 fn fanout_8(c: &mut Criterion) {
     let mut group = c.benchmark_group("worker_fanout_8");
@@ -260,6 +279,7 @@ fn benches(c: &mut Criterion) {
     call_round_trip_thread(c);
     toggle_10k(c);
     resync_10k(c);
+    snapshot_10k(c);
     fanout_8(c);
 }
 
