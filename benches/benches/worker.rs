@@ -79,7 +79,11 @@ fn call_round_trip_memory(c: &mut Criterion) {
     };
     let before = client.get_state()["counter"].as_i64().expect("a count");
     assert_eq!(round_trip(), json!(before + 1));
-    assert_eq!(client.get_state()["counter"], before + 1, "the mirror caught up");
+    assert_eq!(
+        client.get_state()["counter"],
+        before + 1,
+        "the mirror caught up"
+    );
     group.bench_function("stateloom", |b| b.iter(round_trip));
     group.finish();
 }
@@ -94,11 +98,17 @@ fn call_round_trip_thread(c: &mut Criterion) {
     })
     .expect("a thread");
     let client = WorkerClient::new(transport);
-    let first = client.call_blocking("counter", "increment", ()).expect("ok");
+    let first = client
+        .call_blocking("counter", "increment", ())
+        .expect("ok");
     assert_eq!(first, json!(1));
     assert_eq!(client.get_state()["counter"], 1, "the mirror caught up");
     group.bench_function("stateloom", |b| {
-        b.iter(|| client.call_blocking("counter", "increment", ()).expect("ok"));
+        b.iter(|| {
+            client
+                .call_blocking("counter", "increment", ())
+                .expect("ok")
+        });
     });
     group.finish();
     client.dispose();
@@ -147,7 +157,10 @@ fn toggle_10k(c: &mut Criterion) {
     eprintln!(
         "worker_toggle_10k: one toggle is {json_bytes} bytes as JSON, {postcard_bytes} bytes as postcard"
     );
-    assert!(json_bytes <= 300, "a toggle's patch stays small: {json_bytes} bytes");
+    assert!(
+        json_bytes <= 300,
+        "a toggle's patch stays small: {json_bytes} bytes"
+    );
 
     group.bench_function("stateloom", |b| b.iter(|| black_box(toggle())));
     group.finish();
@@ -235,7 +248,11 @@ fn fanout_8(c: &mut Criterion) {
     update();
     let expected = store.get_state();
     for client in &clients {
-        assert_eq!(client.get_state()["counter"], expected, "every mirror has the update");
+        assert_eq!(
+            client.get_state()["counter"],
+            expected,
+            "every mirror has the update"
+        );
     }
     group.bench_function("stateloom", |b| b.iter(update));
     group.finish();

@@ -112,3 +112,8 @@ pub mod prelude {
         Module, SyncMode, WorkerApp, WorkerClient, memory_pair, spawn_worker, worker_module,
     };
 }
+
+/// The examples of the guide, `docs/worker.md`, run as doc tests so the guide cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/worker.md")]
+struct GuideExamples;

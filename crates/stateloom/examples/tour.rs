@@ -119,6 +119,8 @@ fn main() {
     atoms();
     stores();
     optimistic_updates();
+    #[cfg(feature = "worker")]
+    worker();
 
     heading("11. Disposal returns every node");
     println!(
@@ -313,4 +315,45 @@ fn optimistic_updates() {
     println!("the add's own state: {:?}", scope.get(add));
     sub.unsubscribe();
     println!("dropping the scope cancels anything still running");
+}
+
+#[cfg(feature = "worker")]
+fn worker() {
+    use stateloom::worker::{Module, WorkerApp, WorkerClient, spawn_worker};
+
+    heading("10b. A store on its own thread, mirrored here (stateloom-worker)");
+    // The host's store lives on the worker thread; only messages cross.
+    let (transport, thread) = spawn_worker(|transport| {
+        let list = Store::new(Vec::<String>::new());
+        WorkerApp::builder()
+            .module(
+                Module::new("list", list).method("add", |store, item: String| {
+                    store.update(move |l| l.push(item));
+                    store.with_untracked(Vec::len)
+                }),
+            )
+            .build(transport)
+    })
+    .expect("a thread starts");
+    let client = WorkerClient::new(transport);
+    let count = client.select(|state| state["list"].as_array().map_or(0, Vec::len));
+    let effect = effect(move || {
+        println!(
+            "   effect on this thread: mirrored length = {}",
+            count.get()
+        )
+    });
+    for item in ["milk", "eggs"] {
+        let len = client
+            .call_blocking("list", "add", item)
+            .expect("the host answers");
+        println!("added {item}: the host has {len}, the mirror already shows it");
+    }
+    println!("mirrored state: {}", client.get_state());
+    effect.dispose();
+    client.dispose();
+    thread
+        .join()
+        .expect("the host thread stops when the client is gone");
+    println!("the host thread stopped");
 }

@@ -9,6 +9,7 @@
 //! | `atom` | [`stateloom-atom`](https://docs.rs/stateloom-atom) | Jotai-style atoms: config objects whose values live in scopes; derived, writable, families |
 //! | `store` | [`stateloom-store`](https://docs.rs/stateloom-store) | Zustand-style stores: selectors, listeners, middleware (persist, history, logger) |
 //! | `optimistic` | [`stateloom-optimistic`](https://docs.rs/stateloom-optimistic) | async results, queries, mutations and optimistic updates as atoms |
+//! | `worker` | [`stateloom-worker`](https://docs.rs/stateloom-worker) | stores hosted on another thread or process, mirrored in this thread's graph |
 //!
 //! `serde` and `tracing` turn on the features of the same name in the crates that have them.
 //!
@@ -43,3 +44,8 @@ pub use stateloom_store as store;
 #[cfg(feature = "optimistic")]
 #[doc(inline)]
 pub use stateloom_optimistic as optimistic;
+
+/// Stores hosted on another thread, process or machine, mirrored here: see [`stateloom_worker`].
+#[cfg(feature = "worker")]
+#[doc(inline)]
+pub use stateloom_worker as worker;

@@ -33,7 +33,7 @@ pub(crate) const INSTRUCTIONS_FILE: &str = "stateloom-instructions.json";
 
 /// Group-name prefixes of the crates above the kernel; their groups get tables of their own
 /// instead of rows in the kernel's peer comparison.
-pub(crate) const CRATE_PREFIXES: &[&str] = &["atom_", "store_", "optimistic_"];
+pub(crate) const CRATE_PREFIXES: &[&str] = &["atom_", "store_", "optimistic_", "worker_"];
 
 /// A crate workload measured against a JavaScript peer, with the speed-up it should reach.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -97,6 +97,33 @@ pub(crate) const PEER_WORKLOADS: &[PeerWorkload] = &[
         group: "optimistic_query_refresh_1k",
         peer: "effect_atom",
         target: 20.0,
+    },
+    // The worker's targets are its absolute targets over coaction's figures in the same
+    // workloads: 29 µs over 3 µs, 137 µs over 14 µs, 8.5 ms over 1 ms, 71 µs over 10 µs.
+    PeerWorkload {
+        group: "worker_call_round_trip_memory",
+        peer: "coaction",
+        target: 9.7,
+    },
+    PeerWorkload {
+        group: "worker_toggle_10k",
+        peer: "coaction",
+        target: 9.8,
+    },
+    PeerWorkload {
+        group: "worker_resync_10k",
+        peer: "coaction",
+        target: 8.5,
+    },
+    PeerWorkload {
+        group: "worker_snapshot_10k",
+        peer: "coaction",
+        target: 8.5,
+    },
+    PeerWorkload {
+        group: "worker_fanout_8",
+        peer: "coaction",
+        target: 7.1,
     },
 ];
 
