@@ -284,6 +284,11 @@ fn the_whole_generated_part() {
     | `optimistic_stack_1k` | — | — (effect_atom) | — | 20x |
     | `optimistic_stack_10k` | — | — (effect_atom) | — | 20x |
     | `optimistic_query_refresh_1k` | — | — (effect_atom) | — | 20x |
+    | `worker_call_round_trip_memory` | — | — (coaction) | — | 9.7x |
+    | `worker_toggle_10k` | — | — (coaction) | — | 9.8x |
+    | `worker_resync_10k` | — | — (coaction) | — | 8.5x |
+    | `worker_snapshot_10k` | — | — (coaction) | — | 8.5x |
+    | `worker_fanout_8` | — | — (coaction) | — | 7.1x |
 
     ## Atom and store operations
 
