@@ -48,7 +48,10 @@ pub(crate) fn diff_into<T: Serialize + ?Sized>(
     prefix: &str,
     ops: &mut Vec<PatchOperation>,
 ) -> Result<(), DiffError> {
-    let mut path = String::from(prefix);
+    let mut path = Path {
+        prefix: prefix.to_owned(),
+        segments: Vec::new(),
+    };
     new.serialize(Differ {
         old,
         path: &mut path,
@@ -59,14 +62,53 @@ pub(crate) fn diff_into<T: Serialize + ?Sized>(
 /// Compares one value of the new state with `old`.
 struct Differ<'a> {
     old: &'a mut Value,
-    /// The pointer of `old`; restored to its length on return.
-    path: &'a mut String,
+    /// Where `old` is; a callee that extends it is trimmed back by its caller.
+    path: &'a mut Path,
     ops: &'a mut Vec<PatchOperation>,
 }
 
-fn pointer(path: &str) -> PointerBuf {
+/// A JSON pointer kept as segments, written out only when an operation needs it: walking an
+/// unchanged state formats no index and escapes no key.
+pub(crate) struct Path {
+    /// Already escaped.
+    prefix: String,
+    segments: Vec<Segment>,
+}
+
+enum Segment {
+    Field(&'static str),
+    Key(String),
+    Index(usize),
+}
+
+impl Path {
+    fn len(&self) -> usize {
+        self.segments.len()
+    }
+
+    fn truncate(&mut self, len: usize) {
+        self.segments.truncate(len);
+    }
+
+    fn push(&mut self, segment: Segment) {
+        self.segments.push(segment);
+    }
+}
+
+fn pointer(path: &Path) -> PointerBuf {
+    let mut text = path.prefix.clone();
+    for segment in &path.segments {
+        match segment {
+            Segment::Field(key) => push_token(&mut text, key),
+            Segment::Key(key) => push_token(&mut text, key),
+            Segment::Index(index) => {
+                text.push('/');
+                let _ = write!(text, "{index}");
+            }
+        }
+    }
     // Paths are built from escaped tokens, so they always parse.
-    PointerBuf::parse(path.to_owned()).unwrap_or_default()
+    PointerBuf::parse(text).unwrap_or_default()
 }
 
 pub(crate) fn push_token(path: &mut String, token: &str) {
@@ -78,11 +120,6 @@ pub(crate) fn push_token(path: &mut String, token: &str) {
             c => path.push(c),
         }
     }
-}
-
-fn push_index(path: &mut String, index: usize) {
-    path.push('/');
-    let _ = write!(path, "{index}");
 }
 
 impl Differ<'_> {
@@ -241,8 +278,8 @@ impl<'a> ser::Serializer for Differ<'a> {
         value: &T,
     ) -> Result<(), DiffError> {
         let mut object = self.serialize_map(Some(1))?;
-        ser::SerializeMap::serialize_entry(&mut object, variant, value)?;
-        ser::SerializeMap::end(object)
+        object.entry(Segment::Field(variant), value)?;
+        object.finish()
     }
 
     fn serialize_seq(self, len: Option<usize>) -> Result<Seq<'a>, DiffError> {
@@ -339,7 +376,7 @@ impl Seq<'_> {
         }
         if index < items.len() {
             let len = self.differ.path.len();
-            push_index(self.differ.path, index);
+            self.differ.path.push(Segment::Index(index));
             let result = value.serialize(Differ {
                 old: &mut items[index],
                 path: self.differ.path,
@@ -350,7 +387,7 @@ impl Seq<'_> {
         } else {
             let new = to_value(value)?;
             let len = self.differ.path.len();
-            push_index(self.differ.path, index);
+            self.differ.path.push(Segment::Index(index));
             self.differ.ops.push(PatchOperation::Add(AddOperation {
                 path: pointer(self.differ.path),
                 value: new.clone(),
@@ -376,7 +413,7 @@ impl Seq<'_> {
         // Remove from the end, so each index is valid when its operation applies.
         while items.len() > self.index {
             let len = path.len();
-            push_index(path, items.len() - 1);
+            path.push(Segment::Index(items.len() - 1));
             ops.push(PatchOperation::Remove(RemoveOperation {
                 path: pointer(path),
             }));
@@ -448,44 +485,49 @@ pub(crate) struct Object<'a> {
 const FIELDS: usize = 8;
 
 impl Object<'_> {
-    /// Diffs the entry `key`; `field` is the same key when it is a struct field name.
-    fn entry<T: Serialize + ?Sized>(
-        &mut self,
-        key: &str,
-        field: Option<&'static str>,
-        value: &T,
-    ) -> Result<(), DiffError> {
+    /// Diffs the entry `key`.
+    fn entry<T: Serialize + ?Sized>(&mut self, key: Segment, value: &T) -> Result<(), DiffError> {
         let Value::Object(map) = &mut *self.differ.old else {
             unreachable!("an object's old value is an object")
         };
+        let key_str = match &key {
+            Segment::Field(field) => *field,
+            Segment::Key(key) => key.as_str(),
+            Segment::Index(_) => unreachable!("an object's keys are not indices"),
+        };
         if self.fresh {
-            map.insert(key.to_owned(), to_value(value)?);
+            map.insert(key_str.to_owned(), to_value(value)?);
             return Ok(());
         }
-        match field {
-            Some(field) if self.field_count < FIELDS => {
+        match key {
+            Segment::Field(field) if self.field_count < FIELDS => {
                 self.fields[self.field_count] = field;
                 self.field_count += 1;
             }
-            _ => self.keys.push(key.to_owned()),
+            _ => self.keys.push(key_str.to_owned()),
         }
         let len = self.differ.path.len();
-        push_token(self.differ.path, key);
-        let result = if let Some(old) = map.get_mut(key) {
-            self.matched += 1;
-            value.serialize(Differ {
-                old,
-                path: self.differ.path,
-                ops: self.differ.ops,
-            })
-        } else {
-            to_value(value).map(|new| {
-                self.differ.ops.push(PatchOperation::Add(AddOperation {
-                    path: pointer(self.differ.path),
-                    value: new.clone(),
-                }));
-                map.insert(key.to_owned(), new);
-            })
+        let result = match map.get_mut(key_str) {
+            Some(old) => {
+                self.matched += 1;
+                self.differ.path.push(key);
+                value.serialize(Differ {
+                    old,
+                    path: self.differ.path,
+                    ops: self.differ.ops,
+                })
+            }
+            None => {
+                let owned = key_str.to_owned();
+                self.differ.path.push(key);
+                to_value(value).map(|new| {
+                    self.differ.ops.push(PatchOperation::Add(AddOperation {
+                        path: pointer(self.differ.path),
+                        value: new.clone(),
+                    }));
+                    map.insert(owned, new);
+                })
+            }
         };
         self.differ.path.truncate(len);
         result
@@ -515,7 +557,7 @@ impl Object<'_> {
             .collect();
         for key in gone {
             let len = path.len();
-            push_token(path, &key);
+            path.push(Segment::Key(key.clone()));
             ops.push(PatchOperation::Remove(RemoveOperation {
                 path: pointer(path),
             }));
@@ -552,7 +594,7 @@ impl ser::SerializeMap for Object<'_> {
             .key
             .take()
             .ok_or_else(|| DiffError("a map value without a key".into()))?;
-        self.entry(&key, None, value)
+        self.entry(Segment::Key(key), value)
     }
 
     fn end(self) -> Result<(), DiffError> {
@@ -569,7 +611,7 @@ impl ser::SerializeStruct for Object<'_> {
         key: &'static str,
         value: &T,
     ) -> Result<(), DiffError> {
-        self.entry(key, Some(key), value)
+        self.entry(Segment::Field(key), value)
     }
 
     fn end(self) -> Result<(), DiffError> {
@@ -609,7 +651,7 @@ impl<'a, C> Variant<'a, C> {
             .ok_or_else(|| DiffError("the variant's key is missing".into()))?;
         // The path stays extended by the variant for its fields; the caller that extended it
         // for this value trims it afterwards.
-        push_token(path, variant);
+        path.push(Segment::Field(variant));
         Ok(Variant {
             inner: inner(Differ {
                 old: slot,
@@ -643,7 +685,7 @@ impl ser::SerializeStructVariant for Variant<'_, Object<'_>> {
         key: &'static str,
         value: &T,
     ) -> Result<(), DiffError> {
-        self.inner.entry(key, Some(key), value)
+        self.inner.entry(Segment::Field(key), value)
     }
 
     fn end(self) -> Result<(), DiffError> {
