@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::Waker;
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use crate::error::Result;
 use crate::message::Message;
@@ -160,9 +160,14 @@ impl InboxReceiver {
         self.receiver.try_recv().ok()
     }
 
-    /// The next delivery, waiting up to `timeout` for one.
+    /// The next delivery, waiting up to `timeout` for one. A queue no transport can fill any
+    /// more reads as closed, so a loop waiting on it stops instead of spinning.
     pub(crate) fn next_timeout(&self, timeout: Duration) -> Option<Delivery> {
-        self.receiver.recv_timeout(timeout).ok()
+        match self.receiver.recv_timeout(timeout) {
+            Ok(delivery) => Some(delivery),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => Some(Delivery::Closed),
+        }
     }
 
     /// Wakes `waker` when the next delivery arrives.

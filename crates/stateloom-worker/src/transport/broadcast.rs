@@ -37,7 +37,8 @@ pub struct Envelope {
     pub message: Message,
 }
 
-type Receiver = Arc<dyn Fn(&Envelope) + Send + Sync>;
+/// A peer's receiving end; `false` once its owner is gone.
+type Receiver = Arc<dyn Fn(&Envelope) -> bool + Send + Sync>;
 
 /// A channel every peer hears, like a browser `BroadcastChannel`: a host and any number of
 /// clients, each a [`BroadcastTransport`] with its own peer id.
@@ -224,7 +225,7 @@ impl Transport for BroadcastTransport {
                 || envelope.target.as_ref().is_some_and(|t| *t != me)
                 || envelope.auth != token
             {
-                return;
+                return true;
             }
             let mut message = envelope.message.clone();
             if let Some(routes) = &routes {
@@ -233,7 +234,7 @@ impl Transport for BroadcastTransport {
                 let id = match &mut message {
                     Message::Call(call) => &mut call.id,
                     Message::Sync(request) => &mut request.id,
-                    _ => return,
+                    _ => return true,
                 };
                 routes.next += 1;
                 let routed = routes.next;
@@ -242,7 +243,7 @@ impl Transport for BroadcastTransport {
                     .insert(routed, (envelope.source.clone(), *id));
                 *id = routed;
             }
-            inbox.deliver(message);
+            inbox.deliver(message)
         });
         self.bus
             .peers
