@@ -2,10 +2,9 @@
 // connected by in-memory `MessageChannel` ports, measured on the workloads of
 // `benches/benches/worker.rs` with the same group names.
 //
-// Coaction's client calls are promises and its messages cross ports asynchronously, so these
-// workloads cannot run in the synchronous harness of `run.mjs`. They are timed here, while the
-// module loads, with the same method (one iteration per sample, about 0.5 s of warm-up, samples
-// for about 2 s, the median), and handed to `run.mjs` as ready results.
+// Coaction's client calls are promises and its messages cross ports asynchronously, so each
+// workload is timed with an asynchronous copy of `run.mjs`'s method (one iteration per sample,
+// about 0.5 s of warm-up, samples for about 2 s, the median) and returns a promise of its result.
 
 import { MessageChannel } from 'node:worker_threads';
 import { createRequire } from 'node:module';
@@ -236,20 +235,17 @@ async function fanout8() {
   return r;
 }
 
-// Timed now, while the module loads: `run.mjs` calls workloads synchronously.
-const results = [];
-for (const workload of [callRoundTripMemory, toggle10k, resync10k, snapshot10k, fanout8]) {
-  results.push(await workload());
-}
-for (const r of results) {
-  if (r.bytes !== undefined) {
-    console.log(`  ${r.group} (coaction): ${r.bytes} bytes on the wire (JSON length of the message)`);
-  }
+/** Prints a workload's bytes on the wire, then hands `run.mjs` the result without them. */
+function reported(workload) {
+  return async () => {
+    const { bytes, ...result } = await workload();
+    if (bytes !== undefined) {
+      console.log(`  ${result.group} (coaction): ${bytes} bytes on the wire (JSON length of the message)`);
+    }
+    return result;
+  };
 }
 
 export function workloads() {
-  return results.map((result) => () => {
-    const { bytes: _bytes, ...rest } = result;
-    return rest;
-  });
+  return [callRoundTripMemory, toggle10k, resync10k, snapshot10k, fanout8].map(reported);
 }
