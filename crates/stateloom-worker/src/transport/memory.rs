@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::message::Message;
 use crate::transport::{Inbox, Transport};
 
@@ -12,7 +12,9 @@ use crate::transport::{Inbox, Transport};
 ///
 /// Messages are handed over as values, without encoding; a message posted to an end with
 /// several subscribers is cloned for each. Messages posted before the other end has a
-/// subscriber wait for it, as in a channel. Dropping an end closes the other end's inboxes.
+/// subscriber wait for it, as in a channel. Dropping an end closes the other end's inboxes
+/// (also those subscribed later), and posting to a dropped end is an
+/// [`Error::Transport`](crate::Error::Transport).
 ///
 /// # Examples
 /// ```
@@ -44,6 +46,10 @@ struct End {
     inboxes: Vec<Inbox>,
     /// Messages posted while no one had subscribed.
     backlog: Vec<Message>,
+    /// The transport that posts here was dropped: a later subscriber is told at once.
+    closed: bool,
+    /// The transport that reads here was dropped: posting here fails.
+    gone: bool,
 }
 
 /// Two connected in-memory transports: what one posts, the other's subscribers receive.
@@ -68,6 +74,11 @@ pub fn memory_pair() -> (MemoryTransport, MemoryTransport) {
 impl Transport for MemoryTransport {
     fn post(&self, message: Message) -> Result<()> {
         let mut end = self.outgoing.lock().unwrap_or_else(PoisonError::into_inner);
+        if end.gone {
+            return Err(Error::Transport(
+                "the other end of the memory pair was dropped".into(),
+            ));
+        }
         match end.inboxes.len() {
             0 => end.backlog.push(message),
             1 => {
@@ -85,16 +96,26 @@ impl Transport for MemoryTransport {
         for message in std::mem::take(&mut end.backlog) {
             inbox.deliver(message);
         }
+        if end.closed {
+            inbox.close();
+        }
         end.inboxes.push(inbox);
     }
 }
 
 impl Drop for MemoryTransport {
     fn drop(&mut self) {
-        let end = self.outgoing.lock().unwrap_or_else(PoisonError::into_inner);
-        for inbox in &end.inboxes {
+        let mut outgoing = self.outgoing.lock().unwrap_or_else(PoisonError::into_inner);
+        outgoing.closed = true;
+        for inbox in &outgoing.inboxes {
             inbox.close();
         }
+        drop(outgoing);
+        // Nobody reads this end's messages any more: later posts to it fail.
+        let mut incoming = self.incoming.lock().unwrap_or_else(PoisonError::into_inner);
+        incoming.gone = true;
+        incoming.inboxes.clear();
+        incoming.backlog.clear();
     }
 }
 

@@ -365,3 +365,22 @@ fn a_result_from_a_new_host_lifetime_rejects_the_call() {
     client.pump();
     assert_eq!(call.try_result(), Some(Err(Error::AuthorityChanged)));
 }
+
+#[test]
+fn a_dropped_host_end_fails_calls_whenever_the_client_subscribed() {
+    // Dropped before the client subscribes: the client is told at once, and posts fail.
+    let (host_end, client_end) = memory_pair();
+    drop(host_end);
+    let client = WorkerClient::new(client_end);
+    assert!(matches!(
+        client.call("counter", "increase", 1).try_result(),
+        Some(Err(Error::Transport(_)))
+    ));
+    // Dropped after: the pending call fails at the next pump.
+    let (host_end, client_end) = memory_pair();
+    let client = WorkerClient::new(client_end);
+    let call = client.call("counter", "increase", 1);
+    drop(host_end);
+    client.pump();
+    assert!(matches!(call.try_result(), Some(Err(Error::Transport(_)))));
+}

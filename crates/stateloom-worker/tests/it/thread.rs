@@ -66,3 +66,15 @@ fn the_host_survives_panicking_methods() {
         Err(Error::Disposed)
     ));
 }
+
+#[test]
+fn a_host_that_fails_to_start_fails_calls_instead_of_hanging() {
+    let (transport, thread) = spawn_worker(|_transport| -> WorkerApp {
+        panic!("the host could not open its database");
+    })
+    .unwrap();
+    let client = WorkerClient::new(transport);
+    let result = client.call_blocking("counter", "increase", 1);
+    assert!(matches!(result, Err(Error::Transport(_))), "{result:?}");
+    assert!(thread.join().is_err(), "the panic is reported by join");
+}
