@@ -30,9 +30,9 @@ pub use writer::Writer;
 /// program writes. A database with a newer one is refused.
 pub const FORMAT_VERSION: i64 = 1;
 
-/// After this many rounds of commits made while settling (a subscriber commits, its
-/// notification makes another subscriber commit, ...), the remaining queued commits fail
-/// with [`Error::SettleLoop`].
+/// After this many rounds of queued commits (a subscriber commits, that commit's
+/// notification makes a subscriber commit again, ...), the commits still queued fail with
+/// [`Error::SettleLoop`] instead of running forever.
 pub const MAX_SETTLE_ROUNDS: u32 = 100;
 
 type MaterializeFn<E> = dyn Fn(&E, &Writer<'_>) -> rusqlite::Result<()>;
@@ -673,14 +673,14 @@ impl<E: Serialize + DeserializeOwned + 'static> Inner<E> {
         }
     }
 
-    /// Applies the commits queued during the dispatch, then reports
-    /// [`Phase::AfterSettle`]; commits queued while settling start another round.
+    /// Applies the commits queued during the dispatch, each with its own dispatch, then
+    /// reports [`Phase::AfterSettle`]; commits queued meanwhile start another round.
     fn settle(&self, first_panic: &mut Option<Panic>) {
         let mut rounds = 0;
         loop {
-            loop {
-                let next = self.pending.borrow_mut().pop_front();
-                let Some(events) = next else { break };
+            // The commits queued so far; those they cause wait for the next round.
+            let round: Vec<_> = self.pending.borrow_mut().drain(..).collect();
+            for events in round {
                 match catch_unwind(AssertUnwindSafe(|| self.apply(events.as_slice()))) {
                     Ok(Ok((_, writes))) => self.dispatch(&writes, first_panic),
                     Ok(Err(error)) => self.failed.borrow_mut().push(CommitError {
