@@ -1,7 +1,13 @@
 //! Integration tests of stateloom-bridge, through its public API only.
 
 mod coordinator;
+#[cfg(feature = "sqlite")]
+mod crash;
 mod fake;
+#[cfg(feature = "sqlite")]
+mod query_atom;
+#[cfg(feature = "sqlite")]
+mod rebuild;
 #[cfg(feature = "sqlite")]
 mod sqlite_store;
 #[cfg(feature = "sqlite")]
