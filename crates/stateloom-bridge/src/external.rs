@@ -233,9 +233,12 @@ pub struct BatchUpdates {
     kind: Kind,
 }
 
+/// A batch function given by the user.
+type BatchFn = Rc<dyn Fn(&mut dyn FnMut())>;
+
 #[derive(Clone)]
 enum Kind {
-    Plain(Option<Rc<dyn Fn(&mut dyn FnMut())>>),
+    Plain(Option<BatchFn>),
     Coordinated {
         coordinator: Weak<CoordinatorInner>,
         id: u64,

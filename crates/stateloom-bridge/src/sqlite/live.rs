@@ -25,15 +25,17 @@ pub(super) trait LiveQuery {
     fn notify(&self);
 }
 
+type Callback<T> = Box<dyn FnMut(&T)>;
+
 pub(super) struct Live<T> {
     query: SqlQuery<T>,
     last: RefCell<T>,
-    callback: RefCell<Box<dyn FnMut(&T)>>,
+    callback: RefCell<Callback<T>>,
     active: Cell<bool>,
 }
 
 impl<T> Live<T> {
-    pub(super) fn new(query: SqlQuery<T>, initial: T, callback: Box<dyn FnMut(&T)>) -> Self {
+    pub(super) fn new(query: SqlQuery<T>, initial: T, callback: Callback<T>) -> Self {
         Self {
             query,
             last: RefCell::new(initial),

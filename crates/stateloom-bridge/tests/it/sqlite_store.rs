@@ -282,7 +282,9 @@ fn a_panicking_materializer_leaves_nothing_half_written() {
         .open_in_memory()
         .unwrap();
     commit(&store, added(1, "a"));
-    let outcome = catch_unwind(AssertUnwindSafe(|| store.commit(added(2, "boom"))));
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        store.commit(added(2, "boom")).map_err(|e| e.error.code())
+    }));
     assert!(outcome.is_err());
     assert_eq!(dump(&store), r#"todo 1 "a" 0"#);
     assert_eq!(store.event_count().unwrap(), 1);
@@ -302,7 +304,9 @@ fn a_panicking_subscriber_does_not_stop_the_others() {
     let _ok = store
         .subscribe(&count("todos"), opts, move |n| l.set(*n))
         .unwrap();
-    let outcome = catch_unwind(AssertUnwindSafe(|| store.commit(added(1, "a"))));
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        store.commit(added(1, "a")).map_err(|e| e.error.code())
+    }));
     assert!(outcome.is_err());
     assert_eq!(last.get(), 1);
     assert!(!store.is_dispatching());
