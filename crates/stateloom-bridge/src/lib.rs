@@ -84,3 +84,8 @@ pub use sqlite::{
     Commit, CommitError, Durability, FORMAT_VERSION, MAX_SETTLE_ROUNDS, SqlQuery, SqliteStore,
     SqliteStoreBuilder, StoreStats, Writer,
 };
+
+/// The examples of the guide, `docs/bridge.md`, run as doc tests so the guide cannot go stale.
+#[cfg(all(doctest, feature = "sqlite"))]
+#[doc = include_str!("../../../docs/bridge.md")]
+struct GuideExamples;

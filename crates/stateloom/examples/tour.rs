@@ -134,6 +134,91 @@ fn main() {
         baseline.nodes,
         runtime_stats().links
     );
+
+    #[cfg(feature = "bridge")]
+    bridge::tour();
+}
+
+/// An external store as atoms: the event-sourced SQLite store behind a batch coordinator.
+#[cfg(feature = "bridge")]
+mod bridge {
+    use stateloom::atom::{AtomScope, derived};
+    use stateloom::bridge::{BatchCoordinator, Commit, SqlQuery, SqliteStore, StoreBridge};
+
+    use super::heading;
+
+    #[derive(serde::Serialize, serde::Deserialize)]
+    enum Event {
+        Added(String),
+        Done(String),
+    }
+
+    pub(super) fn tour() {
+        heading("11. External stores: an event-sourced SQLite store as atoms (stateloom-bridge)");
+        let scope = AtomScope::new();
+        let coordinator = BatchCoordinator::new(scope.clone());
+        let store = SqliteStore::<Event>::builder()
+            .table("CREATE TABLE todos (text TEXT PRIMARY KEY, done INTEGER NOT NULL DEFAULT 0)")
+            .materializer(|event, db| {
+                match event {
+                    Event::Added(text) => {
+                        db.execute("INSERT INTO todos (text) VALUES (?1)", [text])?
+                    }
+                    Event::Done(text) => {
+                        db.execute("UPDATE todos SET done = 1 WHERE text = ?1", [text])?
+                    }
+                };
+                Ok(())
+            })
+            .batch_updates(coordinator.batch_updates())
+            .open_in_memory()
+            .expect("an in-memory database opens");
+        let bridge = StoreBridge::new(store.clone(), coordinator.clone()).expect("wired");
+        let open = bridge
+            .query_atom(SqlQuery::<i64>::value(
+                "SELECT count(*) FROM todos WHERE done = 0",
+                [],
+            ))
+            .expect("the query runs");
+        let done = bridge
+            .query_atom(SqlQuery::<i64>::value(
+                "SELECT count(*) FROM todos WHERE done = 1",
+                [],
+            ))
+            .expect("the query runs");
+        let status = derived(move |get| format!("{} open, {} done", get.get(open), get.get(done)));
+        let _sub = scope.sub(status, |s| println!("   atom subscriber: {s}"));
+        // The auto-completer commits from a store subscriber: the commit is queued until the
+        // store's dispatch is over, then applied before the outer commit returns.
+        let auto = store.clone();
+        let _auto = store
+            .subscribe(
+                &SqlQuery::<i64>::value("SELECT count(*) FROM todos WHERE text = 'tea'", []),
+                Default::default(),
+                move |n| {
+                    if *n == 1 {
+                        let queued = auto.commit(Event::Done("tea".into()));
+                        println!(
+                            "   a subscriber commits Done(tea): {:?}",
+                            queued.map_err(|e| e.error)
+                        );
+                    }
+                },
+            )
+            .expect("the query runs");
+        for event in [Event::Added("milk".into()), Event::Added("tea".into())] {
+            match store.commit(event) {
+                Ok(Commit::Applied { seq }) => println!("committed event #{seq}"),
+                other => println!("commit: {:?}", other.map_err(|e| e.error)),
+            }
+        }
+        println!(
+            "{} events; both atoms changed together, once per change: {}",
+            store.event_count().expect("the log is readable"),
+            scope.get(status)
+        );
+        scope.dispose(); // releases the query atoms' subscriptions
+    }
 }
 
 fn atoms() {

@@ -10,6 +10,7 @@
 //! | `store` | [`stateloom-store`](https://docs.rs/stateloom-store) | Zustand-style stores: selectors, listeners, middleware (persist, history, logger) |
 //! | `optimistic` | [`stateloom-optimistic`](https://docs.rs/stateloom-optimistic) | async results, queries, mutations and optimistic updates as atoms |
 //! | `worker` | [`stateloom-worker`](https://docs.rs/stateloom-worker) | stores hosted on another thread or process, mirrored in this thread's graph |
+//! | `bridge` | [`stateloom-bridge`](https://docs.rs/stateloom-bridge) | external reactive stores as atoms, with an event-sourced SQLite store (off by default) |
 //!
 //! `serde` and `tracing` turn on the features of the same name in the crates that have them.
 //!
@@ -49,3 +50,8 @@ pub use stateloom_optimistic as optimistic;
 #[cfg(feature = "worker")]
 #[doc(inline)]
 pub use stateloom_worker as worker;
+/// External reactive stores as atoms, and the event-sourced SQLite store: see
+/// [`stateloom_bridge`].
+#[cfg(feature = "bridge")]
+#[doc(inline)]
+pub use stateloom_bridge as bridge;
