@@ -289,6 +289,10 @@ fn the_whole_generated_part() {
     | `worker_resync_10k` | — | — (coaction) | — | 8.5x |
     | `worker_snapshot_10k` | — | — (coaction) | — | 8.5x |
     | `worker_fanout_8` | — | — (coaction) | — | 7.1x |
+    | `bridge_commit_1` | — | — (livestore) | — | 50x |
+    | `bridge_commit_batch_10k` | — | — (livestore) | — | 188x |
+    | `bridge_commit_to_callback` | — | — (livestore) | — | 36x |
+    | `bridge_queries_100` | — | — (livestore) | — | 10x |
 
     ## Atom and store operations
 
