@@ -92,9 +92,10 @@ impl<E: Serialize + DeserializeOwned + 'static> SqliteStoreBuilder<E> {
     /// Opens (or creates) the store in the database file at `path`, in WAL mode.
     ///
     /// # Errors
-    /// [`Error::Corrupt`] if the file is not a readable SQLite database, and
+    /// [`Error::Corrupt`] if the file is not a SQLite database or is damaged, and
     /// [`Error::NewerSchema`] if it was written by a newer format or schema version: the
-    /// file is not changed. A failing materializer while re-materializing an older schema
+    /// file is not changed. [`Error::Sqlite`] if it cannot be opened (a missing directory,
+    /// no permission). A failing materializer while re-materializing an older schema
     /// gives its error and leaves the file as it was.
     ///
     /// # Examples
@@ -123,11 +124,9 @@ impl<E: Serialize + DeserializeOwned + 'static> SqliteStoreBuilder<E> {
                 | OpenFlags::SQLITE_OPEN_CREATE
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX
                 | OpenFlags::SQLITE_OPEN_URI,
-        )
-        .map_err(|source| Error::Corrupt {
-            path: path.display().to_string(),
-            source,
-        })?;
+        )?;
+        // Another connection writing the same file makes a commit wait, not fail at once.
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
         self.open_connection(conn, Some(path.to_path_buf()))
     }
 
@@ -152,9 +151,15 @@ impl<E: Serialize + DeserializeOwned + 'static> SqliteStoreBuilder<E> {
             .as_ref()
             .map_or_else(|| ":memory:".to_string(), |p| p.display().to_string());
         // Look before writing anything: a damaged or newer database stays as it is.
-        let found = read_versions(&conn).map_err(|source| Error::Corrupt {
-            path: label,
-            source,
+        let found = read_versions(&conn).map_err(|source| {
+            if is_damaged(&source) {
+                Error::Corrupt {
+                    path: label,
+                    source,
+                }
+            } else {
+                Error::Sqlite(source)
+            }
         })?;
         if let Some((format, schema)) = found {
             if format > FORMAT_VERSION {
@@ -207,6 +212,14 @@ impl<E: Serialize + DeserializeOwned + 'static> SqliteStoreBuilder<E> {
             inner: Rc::new(inner),
         })
     }
+}
+
+/// Whether SQLite found the file not to be a database, or damaged.
+fn is_damaged(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt)
+    )
 }
 
 /// The format and schema versions of a store database, or `None` for a database without

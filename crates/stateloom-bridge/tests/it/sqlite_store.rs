@@ -470,6 +470,15 @@ fn a_corrupt_file_is_refused_and_left_untouched() {
 }
 
 #[test]
+fn a_file_that_cannot_be_opened_is_an_sqlite_error_not_corruption() {
+    let dir = tempfile::tempdir().unwrap();
+    let error = builder()
+        .open(dir.path().join("missing").join("todos.db"))
+        .unwrap_err();
+    assert_eq!(error.code(), "SQLITE");
+}
+
+#[test]
 fn a_failing_rematerialization_leaves_the_database_as_it_was() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("todos.db");
