@@ -154,7 +154,7 @@ mod bridge {
     }
 
     pub(super) fn tour() {
-        heading("11. External stores: an event-sourced SQLite store as atoms (stateloom-bridge)");
+        heading("12. External stores: an event-sourced SQLite store as atoms (stateloom-bridge)");
         let scope = AtomScope::new();
         let coordinator = BatchCoordinator::new(scope.clone());
         let store = SqliteStore::<Event>::builder()

@@ -46,12 +46,12 @@ pub use stateloom_store as store;
 #[doc(inline)]
 pub use stateloom_optimistic as optimistic;
 
-/// Stores hosted on another thread, process or machine, mirrored here: see [`stateloom_worker`].
-#[cfg(feature = "worker")]
-#[doc(inline)]
-pub use stateloom_worker as worker;
 /// External reactive stores as atoms, and the event-sourced SQLite store: see
 /// [`stateloom_bridge`].
 #[cfg(feature = "bridge")]
 #[doc(inline)]
 pub use stateloom_bridge as bridge;
+/// Stores hosted on another thread, process or machine, mirrored here: see [`stateloom_worker`].
+#[cfg(feature = "worker")]
+#[doc(inline)]
+pub use stateloom_worker as worker;

@@ -33,7 +33,8 @@ pub(crate) const INSTRUCTIONS_FILE: &str = "stateloom-instructions.json";
 
 /// Group-name prefixes of the crates above the kernel; their groups get tables of their own
 /// instead of rows in the kernel's peer comparison.
-pub(crate) const CRATE_PREFIXES: &[&str] = &["atom_", "store_", "optimistic_", "worker_", "bridge_"];
+pub(crate) const CRATE_PREFIXES: &[&str] =
+    &["atom_", "store_", "optimistic_", "worker_", "bridge_"];
 
 /// A crate workload measured against a JavaScript peer, with the speed-up it should reach.
 #[derive(Debug, Clone, Copy, PartialEq)]
