@@ -283,3 +283,45 @@ fn a_phased_fake_store_flushes_after_settling() {
     assert_eq!(scope.get(x), 7);
     assert_eq!(dispatching_seen.get(), Some(false));
 }
+
+#[test]
+fn the_flush_runs_inside_the_kernel_batch_hook_once() {
+    let scope = AtomScope::new();
+    let (a, b) = (atom(0), atom(0));
+    let seen = log();
+    let (l1, l2, l3) = (seen.clone(), seen.clone(), seen.clone());
+    let _sa = scope.sub(a, move |v| l1.borrow_mut().push(format!("a={v}")));
+    let _sb = scope.sub(b, move |v| l2.borrow_mut().push(format!("b={v}")));
+    // A UI toolkit's batch, say: every kernel flush runs inside it.
+    stateloom_core::set_batch_hook(move |flush| {
+        l3.borrow_mut().push("ui batch begins".into());
+        flush();
+        l3.borrow_mut().push("ui batch ends".into());
+    });
+    let coordinator = BatchCoordinator::new(scope.clone());
+    coordinator.batch_updates().run(&mut || {
+        coordinator.queue_update(a, 1);
+        coordinator.queue_update(b, 2);
+    });
+    stateloom_core::clear_batch_hook();
+    insta::assert_snapshot!(entries(&seen), @r"
+    ui batch begins
+    a=1
+    b=2
+    ui batch ends
+    ");
+}
+
+#[test]
+fn a_panicking_release_does_not_stop_the_others() {
+    let pool = stateloom_bridge::DisposePool::new();
+    let released = Rc::new(Cell::new(0));
+    let r = released.clone();
+    pool.add(move || r.set(r.get() + 1));
+    pool.add(|| panic!("release failed"));
+    let r = released.clone();
+    pool.add(move || r.set(r.get() + 1));
+    assert!(catch_unwind(AssertUnwindSafe(|| pool.dispose())).is_err());
+    assert_eq!(released.get(), 2);
+    assert!(pool.is_disposed() && pool.is_empty());
+}
