@@ -1,6 +1,7 @@
 //! A guided walk through StateLoom, printing what happens at each step.
 //!
-//! Run it with `cargo run -p stateloom --example tour`.
+//! Run it with `cargo run -p stateloom --example tour --all-features`; without the `worker` and
+//! `bridge` features their sections are left out.
 #![allow(clippy::print_stdout)] // printing is the point of a tour
 
 use std::cell::{Cell, RefCell};
@@ -122,7 +123,7 @@ fn main() {
     #[cfg(feature = "worker")]
     worker();
 
-    heading("11. Disposal returns every node");
+    heading("12. Disposal returns every node");
     println!(
         "live nodes before disposing the root: {}",
         runtime_stats().nodes
@@ -154,7 +155,7 @@ mod bridge {
     }
 
     pub(super) fn tour() {
-        heading("12. External stores: an event-sourced SQLite store as atoms (stateloom-bridge)");
+        heading("13. External stores: an event-sourced SQLite store as atoms (stateloom-bridge)");
         let scope = AtomScope::new();
         let coordinator = BatchCoordinator::new(scope.clone());
         let store = SqliteStore::<Event>::builder()
@@ -406,7 +407,7 @@ fn optimistic_updates() {
 fn worker() {
     use stateloom::worker::{Module, WorkerApp, WorkerClient, spawn_worker};
 
-    heading("10b. A store on its own thread, mirrored here (stateloom-worker)");
+    heading("11. A store on its own thread, mirrored here (stateloom-worker)");
     // The host's store lives on the worker thread; only messages cross.
     let (transport, thread) = spawn_worker(|transport| {
         let list = Store::new(Vec::<String>::new());
