@@ -544,14 +544,14 @@ fn settle_panicked<T, E>(slot: &Slot<T, E>) {
 fn settle<T: Clone + 'static, E: Clone + 'static>(slot: &Slot<T, E>, outcome: Result<T, E>) {
     let guard = slot.borrow_mut().take();
     if let Some(mut guard) = guard {
-        guard.finish(Some(outcome));
+        guard.finish(outcome);
     }
 }
 
 impl<T: Clone + 'static, E: Clone + 'static> CallGuard<T, E> {
     /// Records how the call ended (`None`: cancelled), tells the hooks and the caller, and
     /// starts the next queued call.
-    fn finish(&mut self, outcome: Option<Result<T, E>>) {
+    fn finish(&mut self, outcome: Result<T, E>) {
         let on_settle = self.on_settle.take();
         let sender = self.sender.take();
         let cell = self.cell.upgrade();
@@ -563,34 +563,23 @@ impl<T: Clone + 'static, E: Clone + 'static> CallGuard<T, E> {
         let scope_in = scope.clone();
         let work = move || {
             let scope = scope_in;
-            let mut next = None;
-            if let Some(cell) = &cell {
-                let mut state = cell.state.borrow_mut();
-                state.running.remove(&id);
-                if !started {
-                    state.queued.retain(|(slot, _)| slot.borrow().is_some());
+            let next = cell.as_ref().and_then(|cell| {
+                {
+                    let mut state = cell.state.borrow_mut();
+                    let value = std::mem::take(&mut state.value);
+                    state.value = value.settle(outcome.clone(), Stamp::next());
                 }
-                let value = std::mem::take(&mut state.value);
-                state.value = match &outcome {
-                    Some(result) => value.settle(result.clone(), Stamp::next()),
-                    None => value,
-                };
-                if state.running.is_empty() {
-                    next = state.queued.pop_front();
-                }
-                let waiting = !state.running.is_empty() || next.is_some();
-                state.value = std::mem::take(&mut state.value).with_waiting(waiting);
-            }
-            if let (Some(Ok(_)), Some(scope)) = (&outcome, &scope)
+                cell.release(id, started)
+            });
+            if let (Ok(_), Some(scope)) = (&outcome, &scope)
                 && !keys.is_empty()
             {
                 invalidate(scope, &keys);
             }
             if let Some(on_settle) = on_settle {
                 on_settle(match &outcome {
-                    Some(Ok(value)) => Outcome::Succeeded(value),
-                    Some(Err(_)) => Outcome::Failed,
-                    None => Outcome::Cancelled,
+                    Ok(value) => Outcome::Succeeded(value),
+                    Err(_) => Outcome::Failed,
                 });
             }
             if let Some(cell) = &cell {
@@ -599,8 +588,8 @@ impl<T: Clone + 'static, E: Clone + 'static> CallGuard<T, E> {
             if let Some((_, start_next)) = next {
                 start_next();
             }
-            if let (Some(sender), Some(result)) = (sender, outcome) {
-                let _ = sender.send(result.map_err(CallError::Failed));
+            if let Some(sender) = sender {
+                let _ = sender.send(outcome.map_err(CallError::Failed));
             }
         };
         let live = scope.is_some();
@@ -619,44 +608,27 @@ impl<T, E> Drop for CallGuard<T, E> {
         if self.sender.is_none() && self.on_settle.is_none() {
             return;
         }
-        // Unsettled: the call was cancelled or its future dropped.
+        // Unsettled: the call was cancelled, panicked or its future was dropped.
         let cell = self.cell.upgrade();
-        let id = self.id;
-        let started = self.started;
-        if let Some(cell) = &cell
-            && let Ok(mut state) = cell.state.try_borrow_mut()
-        {
-            state.running.remove(&id);
-            if !started {
-                state
-                    .queued
-                    .retain(|(slot, _)| slot.try_borrow().is_ok_and(|g| g.is_some()));
-            }
-        }
-        cancel_rest(self, cell);
+        let next = cell
+            .as_ref()
+            .and_then(|cell| cell.release(self.id, self.started));
+        cancel_rest(self, cell, next);
     }
 }
 
-/// The part of a cancellation that needs no `Clone` bounds: tells the hook, starts the next
-/// queued call, updates the value's `waiting`.
-fn cancel_rest<T, E>(guard: &mut CallGuard<T, E>, cell: Option<Rc<MutationCell<T, E>>>) {
+/// The rest of a cancellation: tells the caller and the hook, and starts the next queued call.
+fn cancel_rest<T, E>(
+    guard: &mut CallGuard<T, E>,
+    cell: Option<Rc<MutationCell<T, E>>>,
+    next: Option<Queued<T, E>>,
+) {
     let on_settle = guard.on_settle.take();
     if let Some(sender) = guard.sender.take()
         && guard.panicked
     {
         let _ = sender.send(Err(CallError::Panicked));
     }
-    let next = cell.as_ref().and_then(|cell| {
-        let mut state = cell.state.try_borrow_mut().ok()?;
-        let next = if state.running.is_empty() {
-            state.queued.pop_front()
-        } else {
-            None
-        };
-        let waiting = !state.running.is_empty() || next.is_some() || !state.queued.is_empty();
-        state.value = std::mem::take(&mut state.value).with_waiting(waiting);
-        next
-    });
     let tick = guard.tick;
     let work = move || {
         if let Some(on_settle) = on_settle {
@@ -673,6 +645,27 @@ fn cancel_rest<T, E>(guard: &mut CallGuard<T, E>, cell: Option<Rc<MutationCell<T
 }
 
 impl<T, E> MutationCell<T, E> {
+    /// Takes settled call `id` out of the running or queued calls, updates `waiting`, and
+    /// returns the queued call to start next, if it is now its turn.
+    fn release(&self, id: u64, started: bool) -> Option<Queued<T, E>> {
+        let mut state = self.state.try_borrow_mut().ok()?;
+        state.running.remove(&id);
+        if !started {
+            // Its guard has left its slot already; the other queued calls' are still there.
+            state
+                .queued
+                .retain(|(slot, _)| slot.try_borrow().is_ok_and(|g| g.is_some()));
+        }
+        let next = if state.running.is_empty() {
+            state.queued.pop_front()
+        } else {
+            None
+        };
+        let waiting = !state.running.is_empty() || next.is_some();
+        state.value = std::mem::take(&mut state.value).with_waiting(waiting);
+        next
+    }
+
     fn set_waiting(&self, waiting: bool) {
         let mut state = self.state.borrow_mut();
         state.value = std::mem::take(&mut state.value).with_waiting(waiting);
