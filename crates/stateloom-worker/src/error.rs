@@ -50,6 +50,11 @@ pub enum Error {
     /// A value could not be encoded (call arguments, a message, a module's state).
     #[error("cannot encode: {0}")]
     Encode(String),
+    /// A connection's handshake failed: the host refused it (wrong protocol version or
+    /// codec, a full host, failed authentication), or the other side is not a
+    /// `stateloom-worker` peer.
+    #[error("handshake failed: {0}")]
+    Handshake(String),
     /// A call's result could not be read as the requested type.
     #[error("unexpected result: {0}")]
     UnexpectedResult(String),

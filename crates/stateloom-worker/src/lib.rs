@@ -60,7 +60,9 @@
 //! | test timeouts without waiting | [`ManualClock`] |
 //!
 //! # Features
-//! None yet: everything above is always there.
+//! - `net`: hosts and clients over byte streams (TCP, Unix sockets, pipes), in the [`net`]
+//!   module: frames, a handshake with an optional shared secret, many connections per host,
+//!   reconnection with resync.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings))))]
 #![forbid(unsafe_code)]
@@ -72,6 +74,9 @@ mod error;
 mod host;
 mod message;
 mod module;
+#[cfg(feature = "net")]
+#[cfg_attr(docsrs, doc(cfg(feature = "net")))]
+pub mod net;
 mod timer;
 mod transport;
 mod typed;
