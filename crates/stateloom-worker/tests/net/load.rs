@@ -27,7 +27,7 @@ const WINDOW: usize = 8;
 fn run_client(client: &WorkerClient, name: &str, calls: u64, mut between: impl FnMut(u64)) {
     let mut pending = std::collections::VecDeque::new();
     let mut results = Vec::new();
-    let mut settle = |call: stateloom_worker::PendingCall, results: &mut Vec<u64>| {
+    let settle = |call: stateloom_worker::PendingCall, results: &mut Vec<u64>| {
         let value = call.wait().unwrap().as_u64().unwrap();
         assert!(
             count(client, name) >= value,
