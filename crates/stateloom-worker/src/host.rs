@@ -62,6 +62,7 @@ pub struct WorkerAppBuilder {
     sections: Option<Vec<String>>,
     expose_error_details: bool,
     heartbeat: Option<Duration>,
+    batch: usize,
 }
 
 impl WorkerAppBuilder {
@@ -137,6 +138,36 @@ impl WorkerAppBuilder {
         self
     }
 
+    /// Handles up to `max` calls that are already waiting as one commit. Each call still runs
+    /// alone, in order, and a panicking one is rolled back alone; but the writes of the whole
+    /// batch are published as one new version, and every result of the batch carries it.
+    /// Clients then receive and apply one patch for many calls: with many clients calling at
+    /// once, this is most of the host's and the clients' work. 1 (one version per call)
+    /// unless set.
+    ///
+    /// # Examples
+    /// ```
+    /// use stateloom_store::Store;
+    /// use stateloom_worker::{Module, WorkerApp, WorkerClient, memory_pair};
+    ///
+    /// let (h, t) = memory_pair();
+    /// let client = WorkerClient::new(t);
+    /// let app = WorkerApp::builder()
+    ///     .module(Module::new("n", Store::new(0)).method("inc", |s, (): ()| { s.update(|n| *n += 1); s.get_state() }))
+    ///     .batch_calls(64)
+    ///     .build(h);
+    /// let calls: Vec<_> = (0..3).map(|_| client.call("n", "inc", ())).collect();
+    /// app.pump();
+    /// client.pump();
+    /// assert_eq!(app.version(), 1); // three calls, one published version
+    /// let results: Vec<_> = calls.iter().map(|c| c.try_result().unwrap().unwrap()).collect();
+    /// assert_eq!(results, [1, 2, 3]);
+    /// ```
+    pub fn batch_calls(mut self, max: usize) -> Self {
+        self.batch = max.max(1);
+        self
+    }
+
     /// Starts the host on `transport`: it announces itself ([`Message::Ready`]) and publishes
     /// a snapshot at version 0.
     ///
@@ -172,6 +203,7 @@ impl WorkerAppBuilder {
             sync: self.sync,
             expose_error_details: self.expose_error_details,
             heartbeat: self.heartbeat,
+            batch: self.batch.max(1),
             transport: Box::new(transport),
             inbox: receiver,
             in_call: Cell::new(false),
@@ -258,6 +290,8 @@ struct HostInner {
     sync: SyncMode,
     expose_error_details: bool,
     heartbeat: Option<Duration>,
+    /// The most calls handled as one commit.
+    batch: usize,
     transport: Box<dyn Transport>,
     inbox: InboxReceiver,
     /// Invariant: true exactly while a method (or the rollback after its panic) runs.
@@ -283,10 +317,11 @@ impl WorkerApp {
     pub fn pump(&self) -> usize {
         let mut handled = 0;
         while let Some(delivery) = self.inner.inbox.try_next() {
-            if !self.inner.handle(delivery) {
+            let (go_on, count) = self.inner.handle_batch(delivery);
+            handled += count;
+            if !go_on {
                 break;
             }
-            handled += 1;
         }
         handled
     }
@@ -302,7 +337,7 @@ impl WorkerApp {
         while !self.inner.disposed.get() {
             match self.inner.inbox.next_timeout(idle) {
                 Some(delivery) => {
-                    if !self.inner.handle(delivery) {
+                    if !self.inner.handle_batch(delivery).0 {
                         return;
                     }
                 }
@@ -393,6 +428,69 @@ impl WorkerApp {
 }
 
 impl HostInner {
+    /// Handles `first`, and with it the calls already waiting behind it, up to the batch
+    /// size. Returns whether the host goes on, and how many messages were handled.
+    fn handle_batch(&self, first: Delivery) -> (bool, usize) {
+        let call = match first {
+            Delivery::Message(Message::Call(call)) if self.batch > 1 && !self.disposed.get() => {
+                call
+            }
+            other => {
+                let go_on = self.handle(other);
+                return (go_on, usize::from(go_on));
+            }
+        };
+        let mut calls = vec![call];
+        let mut next = None;
+        while calls.len() < self.batch {
+            match self.inbox.try_next() {
+                Some(Delivery::Message(Message::Call(call))) => calls.push(call),
+                Some(other) => {
+                    next = Some(other);
+                    break;
+                }
+                None => break,
+            }
+        }
+        let count = calls.len();
+        self.on_calls(calls);
+        match next {
+            Some(delivery) => {
+                let go_on = self.handle(delivery);
+                (go_on, count + usize::from(go_on))
+            }
+            None => (true, count),
+        }
+    }
+
+    /// Runs `calls` in order, publishes their writes as one version, then answers each.
+    fn on_calls(&self, calls: Vec<Call>) {
+        self.publish_changes();
+        let mut ops = Vec::new();
+        let mut changed = false;
+        let mut outcomes = Vec::with_capacity(calls.len());
+        for call in &calls {
+            let outcome = match self.run_method(call) {
+                Ok(value) => Outcome::Ok(value),
+                Err(error) => Outcome::Error(error),
+            };
+            // Seen after each call, so that a later call's panic rolls back only its own.
+            changed |= self.collect_changes(&mut ops);
+            outcomes.push(outcome);
+        }
+        if changed {
+            self.post_update(ops);
+        }
+        for (call, outcome) in calls.iter().zip(outcomes) {
+            let _ = self.transport.post(Message::Result(CallResult {
+                id: call.id,
+                epoch: self.epoch,
+                version: self.version.get(),
+                outcome,
+            }));
+        }
+    }
+
     /// Handles one delivery; `false` when the host should stop.
     fn handle(&self, delivery: Delivery) -> bool {
         if self.disposed.get() {

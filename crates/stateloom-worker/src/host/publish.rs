@@ -24,15 +24,24 @@ impl HostInner {
     /// Publishes the changes of every module whose store moved since the last publication, as
     /// one new version. Private modules' JSON is refreshed (for roll-back) but not published.
     pub(super) fn publish_changes(&self) {
+        let mut ops = Vec::new();
+        if self.collect_changes(&mut ops) {
+            self.post_update(ops);
+        }
+    }
+
+    /// Brings every module's last-seen JSON up to its store, appending the operations of the
+    /// public ones to `ops`. Returns whether a public module changed. Nothing is posted: a
+    /// batch of calls collects after each call and publishes once.
+    pub(super) fn collect_changes(&self, ops: &mut Vec<PatchOperation>) -> bool {
         if self.publishing.replace(true) {
             // A listener of a store wrote during publication: the loop below picks it up.
-            return;
+            return false;
         }
         // Reset even if a `Serialize` impl panics.
         let _reset = Reset(&self.publishing);
+        let mut changed = false;
         loop {
-            let mut ops = Vec::new();
-            let mut changed = false;
             let mut entries = self.entries.borrow_mut();
             for (module, entry) in self.modules.iter().zip(entries.iter_mut()) {
                 let store_version = module.store_version();
@@ -43,7 +52,7 @@ impl HostInner {
                 let mut prefix = String::new();
                 push_token(&mut prefix, module.name());
                 let before = ops.len();
-                if module.diff(&mut entry.json, &prefix, &mut ops).is_err() {
+                if module.diff(&mut entry.json, &prefix, ops).is_err() {
                     // Start this module over from a fresh serialization; a state that does not
                     // serialize is not published, and keeps its last JSON.
                     ops.truncate(before);
@@ -63,28 +72,30 @@ impl HostInner {
                 }
             }
             drop(entries);
-            if changed {
-                self.version.set(self.version.get() + 1);
-                let payload = match self.sync {
-                    SyncMode::Patch => Payload::Patch(json_patch::Patch(ops)),
-                    SyncMode::Snapshot => Payload::Snapshot(self.snapshot()),
-                };
-                let _ = self.transport.post(Message::State(StateUpdate {
-                    epoch: self.epoch,
-                    version: self.version.get(),
-                    payload,
-                    sync_id: None,
-                }));
-            }
             let settled = self
                 .modules
                 .iter()
                 .zip(self.entries.borrow().iter())
                 .all(|(m, e)| m.store_version() == e.store_version);
             if settled {
-                break;
+                return changed;
             }
         }
+    }
+
+    /// Posts one new version made of `ops` (or a snapshot, in snapshot mode).
+    pub(super) fn post_update(&self, ops: Vec<PatchOperation>) {
+        self.version.set(self.version.get() + 1);
+        let payload = match self.sync {
+            SyncMode::Patch => Payload::Patch(json_patch::Patch(ops)),
+            SyncMode::Snapshot => Payload::Snapshot(self.snapshot()),
+        };
+        let _ = self.transport.post(Message::State(StateUpdate {
+            epoch: self.epoch,
+            version: self.version.get(),
+            payload,
+            sync_id: None,
+        }));
     }
 
     /// The published state: an object of the public modules' JSON.

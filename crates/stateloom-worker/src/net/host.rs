@@ -948,7 +948,7 @@ fn read_loop(
         };
         let decoded = codec.codec().decode(message);
         let mut state = lock(&shared.state);
-        if state.conns.get(&conn).is_none() {
+        if !state.conns.contains_key(&conn) {
             // Replaced by a newer connection of the same client, or shut down.
             return;
         }

@@ -384,3 +384,39 @@ fn a_dropped_host_end_fails_calls_whenever_the_client_subscribed() {
     client.pump();
     assert!(matches!(call.try_result(), Some(Err(Error::Transport(_)))));
 }
+
+#[test]
+fn a_batch_is_one_version_and_a_panic_in_it_rolls_back_only_its_own_call() {
+    let (h, t) = memory_pair();
+    let client = WorkerClient::new(t);
+    let store = stateloom_store::Store::new(0_i64);
+    let app = WorkerApp::builder()
+        .module(
+            stateloom_worker::Module::new("n", store.clone())
+                .method("inc", |s, (): ()| {
+                    s.update(|n| *n += 1);
+                    s.get_state()
+                })
+                .method("inc_then_panic", |s, (): ()| -> i64 {
+                    s.update(|n| *n += 100);
+                    panic!("boom")
+                }),
+        )
+        .batch_calls(16)
+        .build(h);
+    let first = client.call("n", "inc", ());
+    let broken = client.call("n", "inc_then_panic", ());
+    let last = client.call("n", "inc", ());
+    app.pump();
+    client.pump();
+    assert_eq!(first.try_result().unwrap().unwrap(), 1);
+    let Some(Err(stateloom_worker::Error::Remote(error))) = broken.try_result() else {
+        panic!("the panicking call should fail")
+    };
+    assert_eq!(error.code, "panicked");
+    assert_eq!(last.try_result().unwrap().unwrap(), 2);
+    assert_eq!(store.get_state(), 2);
+    assert_eq!(app.version(), 1);
+    assert_eq!(client.get_state()["n"], 2);
+    assert_eq!(client.version(), 1);
+}

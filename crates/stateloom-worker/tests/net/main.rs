@@ -78,7 +78,9 @@ impl Drop for TestHost {
 pub(crate) fn tally_app(gate: Option<Receiver<()>>) -> stateloom_worker::WorkerAppBuilder {
     let tally = Store::new(BTreeMap::<String, u64>::new());
     let gate_store = Store::new(0_u64);
+    // Calls that queue up while others run are committed together.
     WorkerApp::builder()
+        .batch_calls(32)
         .module(
             Module::new("tally", tally)
                 .method("record", |s, name: String| {
