@@ -53,6 +53,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+#[allow(clippy::print_stdout)] // Results are the program's output.
 fn run(client: &WorkerClient, line: &str) {
     let (command, rest) = line.split_once(' ').unwrap_or((line, ""));
     let outcome = match command {
