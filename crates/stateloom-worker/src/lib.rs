@@ -122,3 +122,8 @@ pub mod prelude {
 #[cfg(doctest)]
 #[doc = include_str!("../../../docs/worker.md")]
 struct GuideExamples;
+
+/// The examples of the network guide, `docs/worker-network.md`.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/worker-network.md")]
+struct NetworkGuideExamples;

@@ -305,6 +305,8 @@ struct Shared {
 #[derive(Default)]
 struct State {
     inbox: Option<Inbox>,
+    /// Requests that arrived before the app subscribed, delivered when it does.
+    early: Vec<Message>,
     /// The app's epoch, 0 until it announced itself.
     epoch: Epoch,
     version: Version,
@@ -682,12 +684,26 @@ impl Transport for NetHost {
         if self.is_shut_down() {
             inbox.close();
         } else {
-            lock(&self.shared.state).inbox = Some(inbox);
+            let mut state = lock(&self.shared.state);
+            for message in state.early.drain(..) {
+                inbox.deliver(message);
+            }
+            state.inbox = Some(inbox);
         }
     }
 }
 
 impl State {
+    /// Hands a request to the app, or keeps it until the app subscribes.
+    fn deliver(&mut self, message: Message) {
+        match &self.inbox {
+            Some(inbox) => {
+                inbox.deliver(message);
+            }
+            None => self.early.push(message),
+        }
+    }
+
     /// Queues `message` for one connection.
     fn send(&mut self, conn: u64, message: &Message, max_frame: usize) {
         let Some(codec) = self.conns.get(&conn).map(|c| c.codec) else {
@@ -818,12 +834,10 @@ fn serve_connection(shared: &Arc<Shared>, parts: StreamParts) {
         state.stats.accepted += 1;
         // Every connection starts with a snapshot, asked of the app on its behalf.
         let routed = state.next_route(Route::Sync { conn, id: None });
-        if let Some(inbox) = &state.inbox {
-            inbox.deliver(Message::Sync(SyncRequest {
-                id: routed,
-                min_version: 0,
-            }));
-        }
+        state.deliver(Message::Sync(SyncRequest {
+            id: routed,
+            min_version: 0,
+        }));
         conn
     };
     let keepalive = config.keepalive;
@@ -1017,18 +1031,14 @@ fn on_request(
             s.in_flight.insert(call.id);
             let id = call.id;
             call.id = state.next_route(Route::Call { session, id });
-            if let Some(inbox) = &state.inbox {
-                inbox.deliver(Message::Call(call));
-            }
+            state.deliver(Message::Call(call));
         }
         Message::Sync(mut request) => {
             request.id = state.next_route(Route::Sync {
                 conn,
                 id: Some(request.id),
             });
-            if let Some(inbox) = &state.inbox {
-                inbox.deliver(Message::Sync(request));
-            }
+            state.deliver(Message::Sync(request));
         }
         _ => {}
     }

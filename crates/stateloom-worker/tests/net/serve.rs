@@ -230,3 +230,23 @@ fn shutting_the_host_down_fails_the_calls_of_clients_that_do_not_reconnect() {
     host.host.shutdown();
     assert!(matches!(call.wait(), Err(Error::Transport(_))));
 }
+
+#[test]
+fn requests_that_arrive_before_the_app_wait_for_it() {
+    let host = NetHost::builder().build();
+    let listening = host
+        .serve_tcp(std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .unwrap();
+    let net = NetClient::builder()
+        .connect_tcp(listening.local_addr())
+        .unwrap();
+    let client = WorkerClient::new(net);
+    let call = client.call("tally", "record", "early");
+    // Only now does the app start listening to the host.
+    let served = host.clone();
+    let app = std::thread::spawn(move || tally_app(None).build(served).run());
+    assert_eq!(call.wait().unwrap(), 1);
+    assert_eq!(count(&client, "early"), 1);
+    host.shutdown();
+    app.join().unwrap();
+}
