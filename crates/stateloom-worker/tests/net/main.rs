@@ -21,6 +21,7 @@ pub(crate) struct TestHost {
     pub(crate) host: NetHost,
     pub(crate) addr: String,
     thread: Option<JoinHandle<()>>,
+    listening: Option<stateloom_worker::net::Listening>,
 }
 
 /// How long anything may take before a test gives up instead of hanging.
@@ -60,11 +61,14 @@ impl TestHost {
         connect(NetClient::builder(), &self.addr)
     }
 
-    /// Shuts the host down and waits for its app thread.
+    /// Shuts the host down and waits for its app thread and its listener to stop.
     pub(crate) fn stop(mut self) {
         self.host.shutdown();
         if let Some(thread) = self.thread.take() {
             thread.join().unwrap();
+        }
+        if let Some(listening) = self.listening.take() {
+            listening.join();
         }
     }
 }
