@@ -49,11 +49,13 @@ impl TestHost {
             app.run();
         });
         ready.recv().unwrap();
-        let addr = host.serve_tcp(listener).unwrap().local_addr().to_owned();
+        let listening = host.serve_tcp(listener).unwrap();
+        let addr = listening.local_addr().to_owned();
         Self {
             host,
             addr,
             thread: Some(thread),
+            listening: Some(listening),
         }
     }
 
