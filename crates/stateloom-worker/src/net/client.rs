@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, BufWriter, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -15,8 +15,9 @@ use super::auth::{self, Side};
 use super::frame::{self, DEFAULT_MAX_FRAME, Frame, PROTOCOL_VERSION, WireCodec};
 use super::io::FrameReader;
 use super::stream::{ByteStream, StreamParts};
+use crate::error::RemoteError;
 use crate::error::{Error, Result};
-use crate::message::{CallId, Epoch, Message};
+use crate::message::{CallId, CallResult, Epoch, Message, Outcome};
 use crate::transport::{Inbox, Transport};
 
 type Closer = Arc<dyn Fn() + Send + Sync>;
@@ -238,21 +239,20 @@ impl NetClientBuilder {
             session,
             in_flight: Mutex::new(InFlight::default()),
             inbox: Mutex::new(InboxSlot::Waiting(Vec::new())),
-            current: Mutex::new(None),
+            conn: Mutex::new(None),
+            closed: AtomicBool::new(false),
             epoch: AtomicU64::new(0),
             stats: Mutex::new(NetClientStats::default()),
         });
         let first = open(&shared, &mut connector)?;
-        let (outgoing, queue) = crossbeam_channel::unbounded();
         let (stop, stopped) = crossbeam_channel::bounded::<()>(0);
         let supervisor = Arc::clone(&shared);
         thread::Builder::new()
             .name("stateloom-net-client".into())
-            .spawn(move || supervise(&supervisor, &queue, &stopped, connector, first))
+            .spawn(move || supervise(&supervisor, &stopped, connector, first))
             .map_err(|e| Error::Transport(format!("cannot start the connection thread: {e}")))?;
         Ok(NetClient {
             shared,
-            outgoing,
             _stop: stop,
         })
     }
@@ -285,6 +285,9 @@ pub struct NetClientStats {
     pub bad_messages: u64,
     /// Reconnections that found a new host lifetime (a new epoch).
     pub new_epochs: u64,
+    /// Calls failed with `session-expired`: the host had forgotten the client when it
+    /// reconnected.
+    pub expired_calls: u64,
 }
 
 /// A connection to a [`NetHost`](super::NetHost): the [`Transport`] of a
@@ -301,7 +304,6 @@ pub struct NetClientStats {
 /// See [`NetHost`](super::NetHost).
 pub struct NetClient {
     shared: Arc<ClientShared>,
-    outgoing: Sender<Outgoing>,
     /// Dropped with the client: stops the connection thread.
     _stop: Sender<()>,
 }
@@ -311,8 +313,11 @@ struct ClientShared {
     session: u128,
     in_flight: Mutex<InFlight>,
     inbox: Mutex<InboxSlot>,
-    /// Closes the current connection.
-    current: Mutex<Option<Closer>>,
+    /// The current connection's writer; `None` while reconnecting. Locked before
+    /// `in_flight` wherever both are.
+    conn: Mutex<Option<Conn>>,
+    /// Set when the transport stops for good: posts fail.
+    closed: AtomicBool,
     /// The host's epoch at the last handshake, 0 if unknown.
     epoch: AtomicU64,
     stats: Mutex<NetClientStats>,
@@ -340,20 +345,27 @@ enum InboxSlot {
     Closed,
 }
 
-enum Outgoing {
-    /// A call, whose bytes are in the in-flight table.
-    Call(CallId),
-    Other(Vec<u8>),
+/// The writing side of the current connection. Posts write to it directly, on the client's
+/// thread; the connection thread pings through it when idle.
+struct Conn {
+    writer: BufWriter<Box<dyn Write + Send>>,
+    close: Closer,
+    last_write: Instant,
 }
 
-/// An open connection, as the connection thread holds it.
+impl Conn {
+    fn write(&mut self, frame: &[u8]) -> io::Result<()> {
+        self.last_write = Instant::now();
+        self.writer.write_all(frame)?;
+        self.writer.flush()
+    }
+}
+
+/// What the connection thread watches of an open connection.
 struct Live {
-    writer: BufWriter<Box<dyn Write + Send>>,
     close: Closer,
     /// Disconnected when the connection's reader stops.
     lost: Receiver<()>,
-    /// Calls up to this id were sent on this connection when it opened.
-    resent_upto: CallId,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -439,7 +451,9 @@ impl NetClientHandle {
     /// # Examples
     /// See [`NetClient::drop_connection`].
     pub fn drop_connection(&self) {
-        let close = lock(&self.shared.current).clone();
+        let close = lock(&self.shared.conn)
+            .as_ref()
+            .map(|c| Arc::clone(&c.close));
         if let Some(close) = close {
             close();
         }
@@ -471,26 +485,43 @@ impl std::fmt::Debug for NetClient {
 
 impl Transport for NetClient {
     fn post(&self, message: Message) -> Result<()> {
-        let bytes = self.shared.config.codec.codec().encode(&message)?;
+        let shared = &self.shared;
+        if shared.closed.load(Ordering::SeqCst) {
+            return Err(Error::Transport(
+                "the connection to the host is closed".into(),
+            ));
+        }
+        let max_frame = shared.config.max_frame;
+        let bytes = shared.config.codec.codec().encode(&message)?;
         // The frame adds 9 bytes: its kind and the acknowledgement.
-        if bytes.len() + 9 > self.shared.config.max_frame {
+        if bytes.len() + 9 > max_frame {
             return Err(Error::Transport(format!(
-                "a message of {} bytes is over the frame limit of {}",
-                bytes.len(),
-                self.shared.config.max_frame
+                "a message of {} bytes is over the frame limit of {max_frame}",
+                bytes.len()
             )));
         }
-        let outgoing = if let Message::Call(call) = &message {
-            let mut in_flight = lock(&self.shared.in_flight);
-            in_flight.calls.insert(call.id, Arc::from(bytes));
-            in_flight.next = in_flight.next.max(call.id + 1);
-            Outgoing::Call(call.id)
-        } else {
-            Outgoing::Other(bytes)
+        let mut conn = lock(&shared.conn);
+        let ack = {
+            let mut in_flight = lock(&shared.in_flight);
+            if let Message::Call(call) = &message {
+                // Kept until answered: sent again after a reconnection.
+                in_flight.calls.insert(call.id, Arc::from(bytes.as_slice()));
+                in_flight.next = in_flight.next.max(call.id + 1);
+            }
+            in_flight.ack()
         };
-        self.outgoing
-            .send(outgoing)
-            .map_err(|_| Error::Transport("the connection to the host is closed".into()))
+        // While reconnecting, calls wait in the table; a lost sync request is asked again by
+        // the client.
+        if let Some(c) = conn.as_mut() {
+            let frame = frame::request_frame(ack, &bytes, max_frame)
+                .map_err(|e| Error::Transport(e.to_string()))?;
+            if c.write(&frame).is_err() {
+                // The connection thread notices the reader stop, and reconnects.
+                (c.close)();
+                *conn = None;
+            }
+        }
+        Ok(())
     }
 
     fn subscribe(&self, inbox: Inbox) {
@@ -519,6 +550,15 @@ impl ClientShared {
         }
     }
 
+    /// Stops for good: later posts fail, the client's inbox closes.
+    fn close_for_good(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        if let Some(conn) = lock(&self.conn).take() {
+            (conn.close)();
+        }
+        self.close_inbox();
+    }
+
     fn close_inbox(&self) {
         if let InboxSlot::Subscribed(inbox) =
             std::mem::replace(&mut *lock(&self.inbox), InboxSlot::Closed)
@@ -536,15 +576,16 @@ fn open(shared: &Arc<ClientShared>, connector: &mut Connector) -> Result<Live> {
     let close: Closer = Arc::from(parts.close);
     let mut reader = FrameReader::new(parts.reader, config.max_frame);
     let mut writer = BufWriter::new(parts.writer);
-    let epoch = match handshake(shared, &mut reader, &mut writer) {
-        Ok(epoch) => epoch,
+    let (epoch, resumed) = match handshake(shared, &mut reader, &mut writer) {
+        Ok(welcome) => welcome,
         Err(e) => {
             close();
             return Err(e);
         }
     };
+    // Hold the writer slot while sending calls again, so that no post overtakes them.
+    let mut slot = lock(&shared.conn);
     let previous = shared.epoch.swap(epoch, Ordering::SeqCst);
-    let mut resent_upto = 0;
     {
         let mut stats = lock(&shared.stats);
         stats.connections += 1;
@@ -554,15 +595,31 @@ fn open(shared: &Arc<ClientShared>, connector: &mut Connector) -> Result<Live> {
             // epoch's snapshot arrives.
             stats.new_epochs += 1;
             in_flight.calls.clear();
+        } else if !resumed && previous != 0 {
+            // The host forgot this client while it was away (its session outlived
+            // `session_ttl`): whether these calls ran is unknown, and sending them again could
+            // run them twice. They fail instead.
+            for id in std::mem::take(&mut in_flight.calls).into_keys() {
+                stats.expired_calls += 1;
+                shared.deliver(Message::Result(CallResult {
+                    id,
+                    epoch,
+                    version: 0,
+                    outcome: Outcome::Error(RemoteError::new(
+                        "session-expired",
+                        "the host forgot this client's session while it was disconnected; \
+                         whether the call ran is unknown",
+                    )),
+                }));
+            }
         } else {
             let ack = in_flight.ack();
-            for (&id, bytes) in &in_flight.calls {
+            for bytes in in_flight.calls.values() {
                 let frame = frame::request_frame(ack, bytes, config.max_frame)
                     .map_err(|e| Error::Transport(e.to_string()))?;
                 writer
                     .write_all(&frame)
                     .map_err(|e| Error::Transport(e.to_string()))?;
-                resent_upto = id;
                 stats.resent_calls += 1;
             }
         }
@@ -581,21 +638,21 @@ fn open(shared: &Arc<ClientShared>, connector: &mut Connector) -> Result<Live> {
             drop(lost_tx);
         })
         .map_err(|e| Error::Transport(format!("cannot start the reader thread: {e}")))?;
-    *lock(&shared.current) = Some(Arc::clone(&close));
-    Ok(Live {
+    *slot = Some(Conn {
         writer,
-        close,
-        lost,
-        resent_upto,
-    })
+        close: Arc::clone(&close),
+        last_write: Instant::now(),
+    });
+    Ok(Live { close, lost })
 }
 
-/// Hello, challenge, proof, welcome. Returns the host's epoch.
+/// Hello, challenge, proof, welcome. Returns the host's epoch, and whether it still had this
+/// client's session.
 fn handshake(
     shared: &ClientShared,
     reader: &mut FrameReader,
     writer: &mut BufWriter<Box<dyn Write + Send>>,
-) -> Result<Epoch> {
+) -> Result<(Epoch, bool)> {
     let config = &shared.config;
     let io_error = |e: io::Error| Error::Transport(e.to_string());
     let nonce = auth::nonce().map_err(io_error)?;
@@ -648,7 +705,7 @@ fn handshake(
     }
     let body = next()?;
     match Frame::parse(&body) {
-        Ok(Frame::Welcome { mac, .. }) => {
+        Ok(Frame::Welcome { mac, resumed, .. }) => {
             if let Some(secret) = &config.secret
                 && !auth::verify(
                     secret,
@@ -663,7 +720,7 @@ fn handshake(
                     "the host did not prove it knows the secret".into(),
                 ));
             }
-            Ok(epoch)
+            Ok((epoch, resumed))
         }
         Ok(Frame::Refused { reason }) => Err(Error::Handshake(reason)),
         _ => Err(Error::Handshake(
@@ -697,35 +754,51 @@ fn read_loop(shared: &ClientShared, reader: &mut FrameReader) {
     }
 }
 
-enum Exit {
-    /// The client is gone.
-    Stopped,
-    /// The connection is lost.
-    Lost,
-}
-
-/// The connection thread: writes what the client posts, pings when idle, and reconnects.
+/// The connection thread: pings when idle, and reconnects when the connection is lost.
 fn supervise(
     shared: &Arc<ClientShared>,
-    queue: &Receiver<Outgoing>,
     stopped: &Receiver<()>,
     mut connector: Connector,
     first: Live,
 ) {
     let mut live = first;
     loop {
-        let exit = write_loop(shared, queue, &mut live);
+        let lost = watch(shared, stopped, &live);
+        if !lost && let Some(c) = lock(&shared.conn).as_mut() {
+            // Leaving for good: the host can forget this session now.
+            let _ = c.write(&Frame::Bye.to_frame());
+        }
         (live.close)();
-        *lock(&shared.current) = None;
-        if matches!(exit, Exit::Stopped) || !shared.config.reconnect {
-            shared.close_inbox();
+        lock(&shared.conn).take();
+        if !lost || !shared.config.reconnect {
+            shared.close_for_good();
             return;
         }
         match reconnect(shared, stopped, &mut connector) {
             Some(next) => live = next,
             None => {
-                shared.close_inbox();
+                shared.close_for_good();
                 return;
+            }
+        }
+    }
+}
+
+/// Waits until the connection is lost (`true`) or the client is dropped (`false`), pinging
+/// the host when nothing was written for the keep-alive interval.
+fn watch(shared: &ClientShared, stopped: &Receiver<()>, live: &Live) -> bool {
+    let keepalive = shared.config.keepalive;
+    let ping = Frame::Ping.to_frame();
+    loop {
+        crossbeam_channel::select! {
+            recv(live.lost) -> _ => return true,
+            recv(stopped) -> _ => return false,
+            default(keepalive) => {
+                let mut conn = lock(&shared.conn);
+                let Some(c) = conn.as_mut() else { return true };
+                if c.last_write.elapsed() >= keepalive && c.write(&ping).is_err() {
+                    return true;
+                }
             }
         }
     }
@@ -755,61 +828,5 @@ fn reconnect(
             return None;
         }
         wait = (wait * 2).min(max);
-    }
-}
-
-fn write_loop(shared: &ClientShared, queue: &Receiver<Outgoing>, live: &mut Live) -> Exit {
-    let keepalive = shared.config.keepalive;
-    let ping = Frame::Ping.to_frame();
-    loop {
-        let written = crossbeam_channel::select! {
-            recv(queue) -> outgoing => match outgoing {
-                Ok(outgoing) => write_one(shared, live, outgoing).and_then(|()| {
-                    while let Ok(outgoing) = queue.try_recv() {
-                        write_one(shared, live, outgoing)?;
-                    }
-                    live.writer.flush()
-                }),
-                Err(_) => return Exit::Stopped,
-            },
-            recv(live.lost) -> _ => return Exit::Lost,
-            default(keepalive) => live.writer.write_all(&ping).and_then(|()| live.writer.flush()),
-        };
-        if written.is_err() {
-            return Exit::Lost;
-        }
-    }
-}
-
-fn write_one(shared: &ClientShared, live: &mut Live, outgoing: Outgoing) -> io::Result<()> {
-    let max_frame = shared.config.max_frame;
-    let (ack, bytes) = {
-        let in_flight = lock(&shared.in_flight);
-        let ack = in_flight.ack();
-        match outgoing {
-            Outgoing::Call(id) if id <= live.resent_upto => return Ok(()),
-            Outgoing::Call(id) => match in_flight.calls.get(&id) {
-                Some(bytes) => (ack, Bytes::Shared(Arc::clone(bytes))),
-                // Forgotten at a new epoch.
-                None => return Ok(()),
-            },
-            Outgoing::Other(bytes) => (ack, Bytes::Owned(bytes)),
-        }
-    };
-    let frame = frame::request_frame(ack, bytes.as_ref(), max_frame).map_err(io::Error::other)?;
-    live.writer.write_all(&frame)
-}
-
-enum Bytes {
-    Shared(Arc<[u8]>),
-    Owned(Vec<u8>),
-}
-
-impl AsRef<[u8]> for Bytes {
-    fn as_ref(&self) -> &[u8] {
-        match self {
-            Bytes::Shared(b) => b,
-            Bytes::Owned(b) => b,
-        }
     }
 }

@@ -242,7 +242,8 @@ impl fmt::Display for WireCodec {
 ///
 /// The handshake is `Hello` (client), `Challenge` (host), `Proof` (client, only when the host
 /// has a secret) and `Welcome` (host), or `Refused` from the host at any step. Then the
-/// client sends `Request`s, the host sends `Message`s, and both send `Ping` when idle.
+/// client sends `Request`s, the host sends `Message`s, and both send `Ping` when idle. A
+/// client that leaves for good says `Bye`.
 ///
 /// # Examples
 /// ```
@@ -287,6 +288,9 @@ pub enum Frame<'a> {
         mac: [u8; 32],
         /// How many calls the client may have in flight.
         max_in_flight: u32,
+        /// Whether the host still had the client's session: if not, the calls the client
+        /// sent before are unknown to it.
+        resumed: bool,
     },
     /// Host: not accepted, and why.
     Refused {
@@ -308,6 +312,8 @@ pub enum Frame<'a> {
     },
     /// Either side: still here.
     Ping,
+    /// Client: leaving for good; the host may forget its session at once.
+    Bye,
 }
 
 const HELLO: u8 = 1;
@@ -318,6 +324,7 @@ const REFUSED: u8 = 5;
 const REQUEST: u8 = 16;
 const MESSAGE: u8 = 17;
 const PING: u8 = 32;
+const BYE: u8 = 33;
 
 /// Reads fixed-size fields off the front of a body.
 struct Fields<'a>(&'a [u8]);
@@ -398,6 +405,13 @@ impl<'a> Frame<'a> {
                 let frame = Frame::Welcome {
                     mac: fields.take("mac")?,
                     max_in_flight: u32::from_be_bytes(fields.take("in-flight limit")?),
+                    resumed: match fields.take::<1>("resumed flag")?[0] {
+                        0 => false,
+                        1 => true,
+                        other => {
+                            return Err(FrameError::Malformed(format!("resumed flag {other}")));
+                        }
+                    },
                 };
                 fields.end("welcome")?;
                 frame
@@ -426,6 +440,10 @@ impl<'a> Frame<'a> {
             PING => {
                 fields.end("ping")?;
                 Frame::Ping
+            }
+            BYE => {
+                fields.end("bye")?;
+                Frame::Bye
             }
             other => return Err(FrameError::Malformed(format!("unknown frame kind {other}"))),
         };
@@ -468,10 +486,15 @@ impl<'a> Frame<'a> {
                 body.push(PROOF);
                 body.extend_from_slice(mac);
             }
-            Frame::Welcome { mac, max_in_flight } => {
+            Frame::Welcome {
+                mac,
+                max_in_flight,
+                resumed,
+            } => {
                 body.push(WELCOME);
                 body.extend_from_slice(mac);
                 body.extend_from_slice(&max_in_flight.to_be_bytes());
+                body.push(u8::from(*resumed));
             }
             Frame::Refused { reason } => {
                 body.push(REFUSED);
@@ -487,6 +510,7 @@ impl<'a> Frame<'a> {
                 body.extend_from_slice(message);
             }
             Frame::Ping => body.push(PING),
+            Frame::Bye => body.push(BYE),
         }
         body
     }

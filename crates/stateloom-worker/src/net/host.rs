@@ -805,7 +805,6 @@ fn serve_connection(shared: &Arc<Shared>, parts: StreamParts) {
             close();
             return;
         }
-        state.forget_old_sessions(config.session_ttl);
         state.next_conn += 1;
         let conn = state.next_conn;
         let previous = {
@@ -832,6 +831,7 @@ fn serve_connection(shared: &Arc<Shared>, parts: StreamParts) {
             },
         );
         state.stats.accepted += 1;
+        state.forget_old_sessions(config.session_ttl);
         // Every connection starts with a snapshot, asked of the app on its behalf.
         let routed = state.next_route(Route::Sync { conn, id: None });
         state.deliver(Message::Sync(SyncRequest {
@@ -920,9 +920,21 @@ fn handshake(
         }
         mac = auth::proof(secret, Side::Host, &client_nonce, &host_nonce, session);
     }
+    // A session found here gets a fresh grace period, so it is not forgotten before this
+    // connection takes it over.
+    let resumed = match lock(&shared.state).sessions.get_mut(&session) {
+        Some(s) => {
+            if s.conn.is_none() {
+                s.left_at = Some(Instant::now());
+            }
+            true
+        }
+        None => false,
+    };
     let welcome = Frame::Welcome {
         mac,
         max_in_flight: u32::try_from(config.max_in_flight).unwrap_or(u32::MAX),
+        resumed,
     };
     writer
         .write_all(&welcome.to_frame())
@@ -954,6 +966,11 @@ fn read_loop(
         let (ack, message) = match Frame::parse(&body) {
             Ok(Frame::Request { ack, message }) => (ack, message),
             Ok(Frame::Ping) => continue,
+            Ok(Frame::Bye) => {
+                // Nothing of this client is needed any more.
+                lock(&shared.state).sessions.remove(&session);
+                return;
+            }
             // A handshake frame now, a host's frame, or garbage: a protocol violation.
             _ => {
                 lock(&shared.state).stats.dropped += 1;

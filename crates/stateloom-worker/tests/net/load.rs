@@ -97,10 +97,7 @@ fn round(addr: &str, clients: u64, calls: u64, round: u64) {
 fn many_clients_and_a_flaky_one_lose_nothing_and_converge() {
     let clients = env("STATELOOM_NET_LOAD_CLIENTS", 64);
     let calls = env("STATELOOM_NET_LOAD_CALLS", 10);
-    let host = TestHost::start(
-        NetHost::builder().session_ttl(Duration::from_millis(1)),
-        None,
-    );
+    let host = TestHost::start(NetHost::builder(), None);
     let mut after: Vec<NetHostStats> = Vec::new();
     for r in 0..3 {
         round(&host.addr, clients, calls, r);

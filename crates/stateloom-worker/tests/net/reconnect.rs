@@ -123,3 +123,44 @@ fn a_restarted_host_is_a_new_epoch() {
     assert_eq!(client.get_state()["gate"], 0);
     second.stop();
 }
+
+#[test]
+fn calls_of_a_forgotten_session_fail_instead_of_running_twice() {
+    let (open, gate) = crossbeam_channel::unbounded();
+    let host = TestHost::start(
+        NetHost::builder().session_ttl(Duration::from_millis(1)),
+        Some(gate),
+    );
+    let net = NetClient::builder()
+        .backoff(Duration::from_millis(300), Duration::from_millis(300))
+        .connect_tcp(&host.addr)
+        .unwrap();
+    let handle = net.handle();
+    let client = WorkerClient::new(net);
+    client.wait_ready(PATIENCE).unwrap();
+    let call = client.call("gate", "wait", ());
+    wait_in_flight(&host.host, 1);
+    handle.drop_connection();
+    eventually(|| host.host.stats().connections == 0);
+    std::thread::sleep(Duration::from_millis(5));
+    // Another client's arrival makes the host forget sessions away longer than their TTL.
+    // (It gets its first snapshot only once the app is free again.)
+    let other = WorkerClient::new(NetClient::builder().connect_tcp(&host.addr).unwrap());
+    eventually(|| host.host.stats().sessions == 1);
+
+    let Err(Error::Remote(error)) = call.wait() else {
+        panic!("the call of a forgotten session should fail")
+    };
+    assert_eq!(error.code, "session-expired");
+    assert_eq!(handle.stats().expired_calls, 1);
+    assert_eq!(handle.stats().resent_calls, 0);
+    // The call ran once, when the gate opened; it was not sent again.
+    drop(open);
+    eventually(|| {
+        other.pump();
+        other.get_state()["gate"] == 1
+    });
+    client.call_blocking("tally", "record", "later").unwrap();
+    assert_eq!(client.get_state()["gate"], 1);
+    host.stop();
+}
