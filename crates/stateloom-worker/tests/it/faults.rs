@@ -63,7 +63,7 @@ struct World {
 }
 
 impl World {
-    fn new(script: &Arc<Mutex<VecDeque<Fault>>>) -> Self {
+    fn new(script: &Arc<Mutex<VecDeque<Fault>>>, batch: usize) -> Self {
         let bus = BroadcastBus::new();
         let clock = ManualClock::new();
         let mut sides = Vec::new();
@@ -85,6 +85,7 @@ impl World {
         let store = Store::new(Counter::default());
         let app = WorkerApp::builder()
             .module(counter_module(store.clone()))
+            .batch_calls(batch)
             .build(host_side);
         Self {
             app,
@@ -177,9 +178,11 @@ proptest! {
     fn mirrors_converge_and_calls_wait_for_their_state(
         ops in prop::collection::vec(op(), 1..40),
         faults in prop::collection::vec(fault(), 0..80),
+        // One version per call, or calls already waiting committed together.
+        batch in prop_oneof![Just(1_usize), 2_usize..8],
     ) {
         let script = Arc::new(Mutex::new(faults.into_iter().collect::<VecDeque<_>>()));
-        let mut world = World::new(&script);
+        let mut world = World::new(&script, batch);
         for op in &ops {
             world.run(op)?;
         }
