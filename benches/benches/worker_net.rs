@@ -111,11 +111,16 @@ struct Load {
     p99: Duration,
 }
 
-/// 64 clients, each on its own thread with `window` calls in flight, make
-/// [`CALLS_PER_CLIENT`] calls of `method`.
-fn load(served: &Served, codec: WireCodec, method: &'static str, window: usize) -> Load {
-    let start_line = Arc::new(Barrier::new(CLIENTS + 1));
-    let threads: Vec<_> = (0..CLIENTS)
+/// `clients` clients, each on its own thread with `window` calls in flight, make
+/// `calls` calls each of `method`.
+fn load(
+    served: &Served,
+    codec: WireCodec,
+    method: &'static str,
+    (clients, window, calls): (usize, usize, usize),
+) -> Load {
+    let start_line = Arc::new(Barrier::new(clients + 1));
+    let threads: Vec<_> = (0..clients)
         .map(|_| {
             let addr = served.addr.clone();
             let start_line = Arc::clone(&start_line);
@@ -129,9 +134,9 @@ fn load(served: &Served, codec: WireCodec, method: &'static str, window: usize) 
                     .wait_ready(Duration::from_secs(30))
                     .expect("the host answers");
                 start_line.wait();
-                let mut latencies = Vec::with_capacity(CALLS_PER_CLIENT);
+                let mut latencies = Vec::with_capacity(calls);
                 let mut in_flight = std::collections::VecDeque::new();
-                for _ in 0..CALLS_PER_CLIENT {
+                for _ in 0..calls {
                     if in_flight.len() == window {
                         let (sent, call): (Instant, stateloom_worker::PendingCall) =
                             in_flight.pop_front().expect("a call");
@@ -251,14 +256,25 @@ fn main() -> ExitCode {
     if std::env::args().any(|a| a == "--list" || a == "--test") {
         return code;
     }
-    // One version per call, then calls committed in batches of up to 256; each client with
-    // one call in flight (latency), then 16 (throughput).
+    // One client alone, one call at a time: the latency of a round trip.
+    let served = Served::start(1);
+    for codec in [WireCodec::Json, WireCodec::Postcard] {
+        let run = load(&served, codec, "increment", (1, 1, 5_000));
+        println!(
+            "worker_net_alone/increment/{codec}: {:.0} calls/s, p50 {:.0?}, p99 {:.0?}",
+            run.calls_per_second, run.p50, run.p99
+        );
+    }
+    drop(served);
+    // 64 clients: one version per call, then calls committed in batches of up to 256; each
+    // client with one call in flight (latency), then 16 (throughput).
     for batch in [1, 256] {
         let served = Served::start(batch);
         for window in [1, 16] {
             for method in ["get", "increment"] {
                 for codec in [WireCodec::Json, WireCodec::Postcard] {
-                    let run = load(&served, codec, method, window);
+                    let shape = (CLIENTS, window, CALLS_PER_CLIENT);
+                    let run = load(&served, codec, method, shape);
                     println!(
                         "worker_net_load_64/batch{batch}/window{window}/{method}/{codec}: \
                          {:.0} calls/s, p50 {:.0?}, p99 {:.0?}",
