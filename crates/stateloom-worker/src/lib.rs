@@ -74,6 +74,8 @@ mod error;
 mod host;
 mod message;
 mod module;
+#[cfg(feature = "nats")]
+mod nats;
 #[cfg(feature = "net")]
 #[cfg_attr(docsrs, doc(cfg(feature = "net")))]
 pub mod net;
@@ -94,6 +96,9 @@ pub use message::{
     Version,
 };
 pub use module::{MethodTable, Module};
+#[cfg(feature = "nats")]
+#[cfg_attr(docsrs, doc(cfg(feature = "nats")))]
+pub use nats::{NatsBuilder, NatsClient, NatsHost, NatsStats};
 pub use transport::{
     BroadcastBus, BroadcastTransport, Envelope, Fault, FaultTransport, Inbox, MemoryTransport,
     Transport, WorkerThread, memory_pair, spawn_worker,
