@@ -47,6 +47,28 @@ pub(crate) const STEPS: &[Step] = &[
         program: "cargo",
         args: &["test", "--workspace", "--all-features"],
     },
+    // The worker's NATS tests need a `nats-server` binary: CI installs the Debian package when
+    // it is missing, then runs the tests that are ignored without it.
+    Step {
+        env: &[],
+        program: "bash",
+        args: &[".ci/install-nats-server"],
+    },
+    Step {
+        env: &[],
+        program: "cargo",
+        args: &[
+            "test",
+            "-p",
+            "stateloom-worker",
+            "--features",
+            "nats",
+            "--test",
+            "nats",
+            "--",
+            "--ignored",
+        ],
+    },
     // The kernel indexes without bounds checks where debug assertions check its invariants:
     // run its tests in an optimised build with those assertions on, too.
     Step {

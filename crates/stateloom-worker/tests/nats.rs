@@ -37,7 +37,15 @@ impl NatsServer {
     /// Starts the server with extra arguments (such as `--auth <token>`) and waits until it
     /// accepts connections.
     fn start_with(args: &[&str]) -> Self {
-        let program = std::env::var("NATS_SERVER").unwrap_or_else(|_| "nats-server".into());
+        let program = std::env::var("NATS_SERVER").unwrap_or_else(|_| {
+            // Debian installs it in /usr/sbin, which is not on every user's `PATH`.
+            let debian = "/usr/sbin/nats-server";
+            if std::path::Path::new(debian).exists() {
+                debian.into()
+            } else {
+                "nats-server".into()
+            }
+        });
         let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .and_then(|listener| listener.local_addr())
             .expect("a free loopback port")
