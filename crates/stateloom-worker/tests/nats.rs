@@ -37,35 +37,40 @@ impl NatsServer {
     /// Starts the server with extra arguments (such as `--auth <token>`) and waits until it
     /// accepts connections.
     fn start_with(args: &[&str]) -> Self {
-        let program = std::env::var("NATS_SERVER").unwrap_or_else(|_| {
-            // Debian installs it in /usr/sbin, which is not on every user's `PATH`.
-            let debian = "/usr/sbin/nats-server";
-            if std::path::Path::new(debian).exists() {
-                debian.into()
-            } else {
-                "nats-server".into()
-            }
-        });
+        // `$NATS_SERVER`, else `nats-server` on the `PATH`, else Debian's, which is in
+        // /usr/sbin, not on every user's `PATH`.
+        let candidates = match std::env::var("NATS_SERVER") {
+            Ok(program) => vec![program],
+            Err(_) => vec!["nats-server".into(), "/usr/sbin/nats-server".into()],
+        };
         let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .and_then(|listener| listener.local_addr())
             .expect("a free loopback port")
             .port();
-        let child = Command::new(&program)
-            .args(["-a", "127.0.0.1", "-p", &port.to_string()])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn();
-        let mut child = match child {
-            Ok(child) => child,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => panic!(
-                "`{program}` was not found: these tests need a NATS server binary. Install it \
-                 with `apt-get install nats-server` (Debian, Ubuntu), `brew install nats-server` \
-                 (macOS), or set \
-                 NATS_SERVER to its path"
-            ),
-            Err(error) => panic!("cannot start `{program}`: {error}"),
+        let mut started = None;
+        for program in &candidates {
+            let child = Command::new(program)
+                .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+                .args(args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn();
+            match child {
+                Ok(child) => {
+                    started = Some((program.clone(), child));
+                    break;
+                }
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                Err(error) => panic!("cannot start `{program}`: {error}"),
+            }
+        }
+        let Some((program, mut child)) = started else {
+            panic!(
+                "no NATS server binary was found (tried {candidates:?}): these tests need one. \
+                 Install it with `apt-get install nats-server` (Debian, Ubuntu) or \
+                 `brew install nats-server` (macOS), or set NATS_SERVER to its path"
+            );
         };
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
