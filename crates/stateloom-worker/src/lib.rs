@@ -55,11 +55,14 @@
 //! | derive a reactive value from the mirror | [`WorkerClient::select`], [`WorkerClient::watch`] |
 //! | host and client in one thread (tests, demos) | [`memory_pair`] |
 //! | several clients on one channel | [`BroadcastBus`] |
+//! | a host and clients on several machines, through a NATS server | `NatsBuilder` (feature `nats`) |
 //! | test behaviour under loss, duplication and reordering | [`FaultTransport`] |
 //! | carry messages as bytes | [`JsonCodec`], [`PostcardCodec`] |
 //! | test timeouts without waiting | [`ManualClock`] |
 //!
 //! # Features
+//! - `nats`: a transport over a NATS server (`NatsBuilder`, `NatsHost`, `NatsClient`), with
+//!   `async-nats` and a small tokio runtime per connection.
 //! - `net`: hosts and clients over byte streams (TCP, Unix sockets, pipes), in the [`net`]
 //!   module: frames, a handshake with an optional shared secret, many connections per host,
 //!   reconnection with resync.
