@@ -280,11 +280,12 @@ impl NatsBuilder {
     /// See [`NatsBuilder`].
     pub fn host(self) -> Result<NatsHost> {
         self.check_prefix()?;
-        let link = Link::connect(&self.url, self.options.clone(), "host")?;
+        let (state_subject, call_subject) = (self.state_subject(), self.call_subject());
+        let link = Link::connect(&self.url, self.options, "host")?;
         Ok(NatsHost {
             routes: Arc::new(Routes::new(self.max_in_flight)),
-            state_subject: self.state_subject(),
-            call_subject: self.call_subject(),
+            state_subject,
+            call_subject,
             codec: self.codec,
             link,
         })
@@ -300,11 +301,12 @@ impl NatsBuilder {
     /// See [`NatsBuilder`].
     pub fn client(self) -> Result<NatsClient> {
         self.check_prefix()?;
-        let link = Link::connect(&self.url, self.options.clone(), "client")?;
+        let (state_subject, call_subject) = (self.state_subject(), self.call_subject());
+        let link = Link::connect(&self.url, self.options, "client")?;
         Ok(NatsClient {
             reply_subject: link.new_inbox(),
-            state_subject: self.state_subject(),
-            call_subject: self.call_subject(),
+            state_subject,
+            call_subject,
             codec: self.codec,
             link,
         })
@@ -356,7 +358,7 @@ impl fmt::Debug for NatsBuilder {
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct NatsStats {
     counts: Arc<Counts>,
 }
@@ -368,6 +370,12 @@ struct Counts {
 }
 
 impl NatsStats {
+    fn new() -> Self {
+        Self {
+            counts: Arc::new(Counts::default()),
+        }
+    }
+
     /// How many messages arrived on the transport's subjects.
     ///
     /// # Examples

@@ -518,3 +518,21 @@ fn a_bad_prefix_is_an_error() {
         );
     }
 }
+
+#[test]
+#[ignore = "needs nats-server"]
+fn transports_connect_from_inside_an_async_runtime() {
+    let server = NatsServer::start();
+    let nats = server.nats("inside.async");
+    let _host = Host::start(nats.clone());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    // Connecting blocks the calling thread, but starts no runtime on it.
+    let transport = runtime
+        .block_on(async { nats.client() })
+        .expect("a client connects");
+    let client = WorkerClient::new(transport);
+    ready(&client);
+}

@@ -52,30 +52,51 @@ enum Command {
 
 impl Link {
     /// Connects to `url`, blocking until the server accepted the connection or the options'
-    /// connection timeout passed, then starts the driver thread, named after `side`.
+    /// connection timeout passed, on a new thread named after `side` that then drives the
+    /// connection. Connecting on that thread, not the caller's, lets the caller be inside an
+    /// async runtime of its own.
     pub(super) fn connect(url: &str, options: ConnectOptions, side: &str) -> Result<Link> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::Transport(format!("cannot start the NATS runtime: {e}")))?;
-        let client = runtime
-            .block_on(options.connect(url))
-            .map_err(|e| Error::Transport(format!("cannot connect to NATS at {url}: {e}")))?;
-        let inbox_subject = client.new_inbox();
+        let url = url.to_owned();
         let (commands, receiver) = mpsc::unbounded_channel();
+        let (connected, connecting) = crossbeam_channel::bounded(1);
         let (finished, done) = crossbeam_channel::bounded(1);
         std::thread::Builder::new()
             .name(format!("stateloom-nats-{side}"))
             .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(e) => {
+                        let _ = connected.send(Err(Error::Transport(format!(
+                            "cannot start the NATS runtime: {e}"
+                        ))));
+                        return;
+                    }
+                };
+                let client = match runtime.block_on(options.connect(url.as_str())) {
+                    Ok(client) => client,
+                    Err(e) => {
+                        let _ = connected.send(Err(Error::Transport(format!(
+                            "cannot connect to NATS at {url}: {e}"
+                        ))));
+                        return;
+                    }
+                };
+                let _ = connected.send(Ok(client.new_inbox()));
                 runtime.block_on(drive(client, receiver));
                 let _ = finished.send(());
             })
             .map_err(|e| Error::Transport(format!("cannot start the NATS thread: {e}")))?;
+        let inbox_subject = connecting.recv().map_err(|_| {
+            Error::Transport("the NATS connection's thread stopped while connecting".into())
+        })??;
         Ok(Link {
             commands: Some(commands),
             done,
             inbox_subject,
-            stats: NatsStats::default(),
+            stats: NatsStats::new(),
         })
     }
 
