@@ -64,10 +64,7 @@ fn run() -> stateloom_worker::Result<()> {
         show(&client.get_state())
     );
 
-    let _watch = client.watch(
-        |state| show(state),
-        |shown| println!("nats_client: now {shown}"),
-    );
+    let _watch = client.watch(show, |shown| println!("nats_client: now {shown}"));
     let count = client.call_blocking("counter", "add", 1)?;
     println!("nats_client: counter.add(1) returned {count}");
     if let Some(title) = std::env::args().nth(2) {

@@ -11,6 +11,7 @@
 //! | `optimistic` | [`stateloom-optimistic`](https://docs.rs/stateloom-optimistic) | async results, queries, mutations and optimistic updates as atoms |
 //! | `worker` | [`stateloom-worker`](https://docs.rs/stateloom-worker) | stores hosted on another thread or process, mirrored in this thread's graph |
 //! | `worker-net` | `stateloom-worker` with its `net` feature | the worker over TCP, Unix sockets and pipes |
+//! | `worker-nats` | `stateloom-worker` with its `nats` feature | the worker through a NATS server, for hosts and clients on several machines |
 //! | `bridge` | [`stateloom-bridge`](https://docs.rs/stateloom-bridge) | external reactive stores as atoms, with an event-sourced SQLite store (off by default) |
 //!
 //! `serde` and `tracing` turn on the features of the same name in the crates that have them.
