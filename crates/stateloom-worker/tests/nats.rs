@@ -27,6 +27,7 @@ use stateloom_worker::{
 struct NatsServer {
     child: Child,
     port: u16,
+    args: Vec<String>,
 }
 
 impl NatsServer {
@@ -37,16 +38,30 @@ impl NatsServer {
     /// Starts the server with extra arguments (such as `--auth <token>`) and waits until it
     /// accepts connections.
     fn start_with(args: &[&str]) -> Self {
+        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .and_then(|listener| listener.local_addr())
+            .expect("a free loopback port")
+            .port();
+        let args: Vec<String> = args.iter().map(|&a| a.to_owned()).collect();
+        let child = Self::spawn(port, &args);
+        Self { child, port, args }
+    }
+
+    /// Stops the server and starts it again on the same port.
+    fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = Self::spawn(self.port, &self.args);
+    }
+
+    /// Starts the server on `port` and waits until it accepts connections.
+    fn spawn(port: u16, args: &[String]) -> Child {
         // `$NATS_SERVER`, else `nats-server` on the `PATH`, else Debian's, which is in
         // /usr/sbin, not on every user's `PATH`.
         let candidates = match std::env::var("NATS_SERVER") {
             Ok(program) => vec![program],
             Err(_) => vec!["nats-server".into(), "/usr/sbin/nats-server".into()],
         };
-        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .and_then(|listener| listener.local_addr())
-            .expect("a free loopback port")
-            .port();
         let mut started = None;
         for program in &candidates {
             let child = Command::new(program)
@@ -83,7 +98,7 @@ impl NatsServer {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-        Self { child, port }
+        child
     }
 
     fn url(&self) -> String {
@@ -535,4 +550,53 @@ fn transports_connect_from_inside_an_async_runtime() {
         .expect("a client connects");
     let client = WorkerClient::new(transport);
     ready(&client);
+}
+
+#[test]
+#[ignore = "needs nats-server"]
+fn transports_reconnect_after_a_server_restart() {
+    let mut server = NatsServer::start();
+    let nats = server.nats("reconnect");
+    let host = Host::start(nats.clone());
+    let client = WorkerClient::new(nats.client().expect("a client connects"));
+    ready(&client);
+    client.call_blocking("counter", "add", 1).expect("a call");
+    server.restart();
+
+    // Requests published while the connections were down may be lost: probe with a call
+    // that changes nothing until one comes back.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let probe = client.call_with(
+            "counter",
+            "echo",
+            "ping",
+            stateloom_worker::CallOptions::new().timeout(Duration::from_millis(500)),
+        );
+        match probe.wait() {
+            Ok(answer) => {
+                assert_eq!(answer, json!("ping"));
+                break;
+            }
+            Err(Error::Timeout { .. }) => {
+                assert!(
+                    Instant::now() < deadline,
+                    "the transports did not reconnect"
+                );
+            }
+            Err(error) => panic!("unexpected: {error}"),
+        }
+    }
+    assert_eq!(
+        client.call_blocking("counter", "add", 2).expect("a call"),
+        json!(3)
+    );
+    assert_eq!(count(&client), Some(3));
+    assert_eq!(client.epoch(), Some(host.epoch), "the same host lifetime");
+    assert_eq!(
+        host.stats.rejected(),
+        0,
+        "nothing was refused: {:?}",
+        host.stats
+    );
 }
