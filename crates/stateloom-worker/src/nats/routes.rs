@@ -86,8 +86,10 @@ fn is_publishable(subject: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
-    use crate::codec::JsonCodec;
+    use crate::codec::{JsonCodec, PostcardCodec};
     use crate::message::SyncRequest;
 
     fn request(reply: Option<&str>, payload: &[u8]) -> async_nats::Message {
@@ -159,5 +161,24 @@ mod tests {
                 .is_none(),
             "over the in-flight limit"
         );
+    }
+
+    proptest! {
+        /// Whatever bytes arrive, with either codec, the host sees at most a call or a sync
+        /// request with an id of its own, and nothing panics.
+        #[test]
+        fn arbitrary_bytes_never_panic(
+            bytes in proptest::collection::vec(any::<u8>(), 0..256),
+            postcard in any::<bool>(),
+        ) {
+            let routes = Routes::new(4);
+            let codec: &(dyn Codec + Send + Sync) = if postcard { &PostcardCodec } else { &JsonCodec };
+            match routes.take_in(codec, request(Some("_INBOX.a"), &bytes)) {
+                None => {}
+                Some(Message::Call(call)) => prop_assert_eq!(call.id, 1),
+                Some(Message::Sync(sync)) => prop_assert_eq!(sync.id, 1),
+                Some(other) => prop_assert!(false, "{:?} reached the host", other),
+            }
+        }
     }
 }
