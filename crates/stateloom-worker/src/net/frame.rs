@@ -157,8 +157,12 @@ impl FrameDecoder {
         if unread.is_empty() {
             return Ok(());
         }
+        // Saturating: whole frames not yet taken, or the bytes after a refused header, may be
+        // buffered too.
         let missing = match unread.first_chunk::<4>() {
-            Some(header) => 4 + u32::from_be_bytes(*header) as usize - unread.len(),
+            Some(header) => (u32::from_be_bytes(*header) as usize)
+                .saturating_add(4)
+                .saturating_sub(unread.len()),
             None => 4 - unread.len(),
         };
         Err(FrameError::Truncated { missing })
