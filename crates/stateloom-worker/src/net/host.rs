@@ -20,6 +20,9 @@ use crate::message::{CallId, CallResult, Epoch, Message, Outcome, SyncRequest, V
 use crate::transport::{Inbox, Transport};
 
 type RandomState = ahash::RandomState;
+
+/// The most requests kept for an app that has not subscribed yet.
+const EARLY_LIMIT: usize = 4096;
 type Closer = Arc<dyn Fn() + Send + Sync>;
 
 /// Settings of a [`NetHost`].
@@ -995,7 +998,10 @@ fn read_loop(
                 continue;
             }
         };
-        on_request(&mut state, config, conn, session, ack, message);
+        if !on_request(&mut state, config, conn, session, ack, message) {
+            state.stats.dropped += 1;
+            return;
+        }
     }
 }
 
@@ -1006,10 +1012,12 @@ fn on_request(
     session: u128,
     ack: CallId,
     message: Message,
-) {
+) -> bool {
     let max_frame = config.max_frame;
+    // Before the app listens, requests wait in memory: only so many.
+    let early_full = state.inbox.is_none() && state.early.len() >= EARLY_LIMIT;
     let Some(s) = state.sessions.get_mut(&session) else {
-        return;
+        return true;
     };
     if ack > s.floor {
         s.floor = ack;
@@ -1020,13 +1028,17 @@ fn on_request(
             if call.id < s.floor || s.in_flight.contains(&call.id) {
                 // Answered and confirmed, or running: not again.
                 state.stats.duplicates += 1;
-                return;
+                return true;
             }
             if let Some(result) = s.done.get(&call.id) {
                 let message = Message::Result(result.clone());
                 state.stats.duplicates += 1;
                 state.send(conn, &message, max_frame);
-                return;
+                return true;
+            }
+            if early_full {
+                // The client sends its calls again when it reconnects.
+                return false;
             }
             if s.in_flight.len() >= config.max_in_flight {
                 let result = CallResult {
@@ -1043,7 +1055,7 @@ fn on_request(
                 };
                 s.done.insert(call.id, result.clone());
                 state.send(conn, &Message::Result(result), max_frame);
-                return;
+                return true;
             }
             s.in_flight.insert(call.id);
             let id = call.id;
@@ -1051,6 +1063,10 @@ fn on_request(
             state.deliver(Message::Call(call));
         }
         Message::Sync(mut request) => {
+            if early_full {
+                // The client asks again later.
+                return true;
+            }
             request.id = state.next_route(Route::Sync {
                 conn,
                 id: Some(request.id),
@@ -1059,6 +1075,7 @@ fn on_request(
         }
         _ => {}
     }
+    true
 }
 
 /// Writes queued frames, many per system call, and a ping when idle.

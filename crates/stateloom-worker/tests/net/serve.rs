@@ -250,3 +250,35 @@ fn requests_that_arrive_before_the_app_wait_for_it() {
     host.shutdown();
     app.join().unwrap();
 }
+
+#[test]
+fn only_so_many_requests_wait_for_an_app_that_is_not_running() {
+    let host = NetHost::builder().max_in_flight(10_000).build();
+    let listening = host
+        .serve_tcp(std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .unwrap();
+    let client = WorkerClient::new(
+        NetClient::builder()
+            .backoff(Duration::from_millis(5), Duration::from_millis(20))
+            .connect_tcp(listening.local_addr())
+            .unwrap(),
+    );
+    // Beyond the 4,096 requests kept for the app, the host closes the connection.
+    let calls: Vec<_> = (0..4_200)
+        .map(|_| client.call("tally", "record", "x"))
+        .collect();
+    eventually(|| host.stats().dropped >= 1);
+    assert!(host.stats().calls_in_flight < 4_200);
+    let served = host.clone();
+    let app = std::thread::spawn(move || tally_app(None).build(served).run());
+    // Once the app runs, every call runs exactly once: sent again after reconnecting, the
+    // waiting ones are not run twice.
+    let mut results: Vec<u64> = calls
+        .into_iter()
+        .map(|c| c.wait().unwrap().as_u64().unwrap())
+        .collect();
+    results.sort_unstable();
+    assert_eq!(results, (1..=4_200).collect::<Vec<_>>());
+    host.shutdown();
+    app.join().unwrap();
+}
