@@ -50,10 +50,13 @@
 //! | free a group of nodes together | [`create_root`] and [`Root::dispose`] |
 //! | give each request its own values | [`Scope`] and [`run_in_scope`] |
 //! | accept "anything readable" in an API | [`Subscribable`] |
+//! | await a value, or consume it as a stream | `SubscribableExt` (feature `futures`) |
 //!
 //! # Features
 //! - `serde`: [`Scope::serialize`] and [`Scope::hydrate`] with stable keys.
 //! - `tracing`: `tracing` spans around flushes (`stateloom.flush`) and runs (`stateloom.run`).
+//! - `futures`: [`SubscribableExt`]: any `Subscribable` as a stream of its values, or a future
+//!   of the first value that passes a test, for async code on the graph's thread.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings))))]
 #![deny(unsafe_code)]
@@ -69,6 +72,9 @@ mod root;
 mod runtime;
 mod scope;
 mod signal;
+#[cfg(feature = "futures")]
+#[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
+mod stream;
 mod subscribable;
 
 pub use batch::{batch, on_cleanup, untrack};
@@ -83,6 +89,9 @@ pub use root::{Root, create_detached_root, create_root};
 pub use scope::{HydrateEntry, ScopeSnapshot, SerializeEntry};
 pub use scope::{Scope, run_in_scope, run_outside_scopes};
 pub use signal::{Signal, signal, signal_with_equals};
+#[cfg(feature = "futures")]
+#[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
+pub use stream::{SubscribableExt, Until, ValueStream};
 pub use subscribable::{Subscribable, Subscription};
 
 /// The names most programs need, for a glob import.
