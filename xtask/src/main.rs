@@ -5,6 +5,7 @@
 
 mod bench;
 mod ci;
+mod docs;
 mod layering;
 mod tidy;
 
@@ -27,6 +28,8 @@ Tasks:
            [--no-js]           skip the JavaScript peers (benches/js, needs node and npm)
            [--no-instructions] skip the instruction counts under callgrind (needs valgrind)
            [-- <args>]         pass <args> to `cargo bench -p stateloom-benches`
+  docs     check links between pages and that every guide's examples run as doc tests,
+           then build rustdoc with warnings denied and run the doc tests
   help     print this message
 ";
 
@@ -55,6 +58,10 @@ fn main() -> anyhow::Result<()> {
         "bench" => {
             let options = bench_options(&mut parser)?;
             bench::run(&root, &options)
+        }
+        "docs" => {
+            no_more_args(&mut parser)?;
+            docs::run(&root)
         }
         "help" => {
             eprint!("{HELP}");
