@@ -7,6 +7,7 @@ mod bench;
 mod ci;
 mod docs;
 mod layering;
+mod release;
 mod tidy;
 
 use std::{
@@ -30,6 +31,9 @@ Tasks:
            [-- <args>]         pass <args> to `cargo bench -p stateloom-benches`
   docs     check links between pages and that every guide's examples run as doc tests,
            then build rustdoc with warnings denied and run the doc tests
+  release  --dry-run: check package metadata and changelogs, `cargo package` every crate in
+           dependency order, and print the publish order
+           [--no-verify]       pack without building each package
   help     print this message
 ";
 
@@ -63,6 +67,10 @@ fn main() -> anyhow::Result<()> {
             no_more_args(&mut parser)?;
             docs::run(&root)
         }
+        "release" => {
+            let options = release_options(&mut parser)?;
+            release::run(&root, &options)
+        }
         "help" => {
             eprint!("{HELP}");
             Ok(())
@@ -89,6 +97,19 @@ fn bench_options(parser: &mut lexopt::Parser) -> anyhow::Result<bench::Options> 
             Some(Long("no-run-benches")) => options.no_run_benches = true,
             Some(Long("no-js")) => options.no_js = true,
             Some(Long("no-instructions")) => options.no_instructions = true,
+            Some(arg) => return Err(arg.unexpected().into()),
+            None => return Ok(options),
+        }
+    }
+}
+
+/// Parses `release [--dry-run] [--no-verify]`.
+fn release_options(parser: &mut lexopt::Parser) -> anyhow::Result<release::Options> {
+    let mut options = release::Options::default();
+    loop {
+        match parser.next()? {
+            Some(Long("dry-run")) => options.dry_run = true,
+            Some(Long("no-verify")) => options.no_verify = true,
             Some(arg) => return Err(arg.unexpected().into()),
             None => return Ok(options),
         }
