@@ -11,6 +11,7 @@
 //! | `optimistic` | [`stateloom-optimistic`](https://docs.rs/stateloom-optimistic) | async results, queries, mutations and optimistic updates as atoms |
 //! | `worker` | [`stateloom-worker`](https://docs.rs/stateloom-worker) | stores hosted on another thread or process, mirrored in this thread's graph |
 //! | `worker-net` | `stateloom-worker` with its `net` feature | the worker over TCP, Unix sockets and pipes |
+//! | `egui` | `egui` 0.32 | [`egui::repaint_on_change`]: a UI repaints when a value it shows changes |
 //! | `worker-nats` | `stateloom-worker` with its `nats` feature | the worker through a NATS server, for hosts and clients on several machines |
 //! | `bridge` | [`stateloom-bridge`](https://docs.rs/stateloom-bridge) | external reactive stores as atoms, with an event-sourced SQLite store (off by default) |
 //!
@@ -54,6 +55,11 @@ pub use stateloom_optimistic as optimistic;
 #[doc(inline)]
 pub use stateloom_bridge as bridge;
 /// Stores hosted on another thread, process or machine, mirrored here: see [`stateloom_worker`].
+/// egui repaints when reactive values change: see [`egui::repaint_on_change`].
+#[cfg(feature = "egui")]
+#[cfg_attr(docsrs, doc(cfg(feature = "egui")))]
+pub mod egui;
+
 #[cfg(feature = "worker")]
 #[doc(inline)]
 pub use stateloom_worker as worker;
