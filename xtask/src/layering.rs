@@ -50,6 +50,8 @@ pub(crate) const LAYERS: &[(&str, Allowed)] = &[
             "stateloom-worker",
         ]),
     ),
+    // The showcase app sits on top of everything, like a user's program.
+    ("stateloom-todo", Allowed::Only(&["stateloom"])),
     // Tooling.
     ("stateloom-benches", Allowed::Any),
     ("xtask", Allowed::Any),
