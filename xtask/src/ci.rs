@@ -95,6 +95,11 @@ pub(crate) const STEPS: &[Step] = &[
     Step {
         env: &[],
         program: "cargo",
+        args: &["xtask", "release", "--dry-run", "--no-verify"],
+    },
+    Step {
+        env: &[],
+        program: "cargo",
         args: &["bench", "--workspace", "--no-run"],
     },
 ];
