@@ -2,7 +2,7 @@
 //!
 //! egui redraws when something asks it to. A UI that reads StateLoom values redraws when
 //! input arrives, but a value changed by something else (a timer, a worker, the network)
-//! would show only at the next input. [`repaint_on_change`] asks egui to repaint whenever a
+//! would show only at the next input. [`repaint_on_change`](crate::egui::repaint_on_change) asks egui to repaint whenever a
 //! value changes, whoever changed it.
 
 use stateloom_core::{Subscribable, Subscription};

@@ -55,7 +55,6 @@ pub use stateloom_optimistic as optimistic;
 #[doc(inline)]
 pub use stateloom_bridge as bridge;
 /// Stores hosted on another thread, process or machine, mirrored here: see [`stateloom_worker`].
-/// egui repaints when reactive values change: see [`egui::repaint_on_change`].
 #[cfg(feature = "egui")]
 #[cfg_attr(docsrs, doc(cfg(feature = "egui")))]
 pub mod egui;
