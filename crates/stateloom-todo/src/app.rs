@@ -308,12 +308,10 @@ impl App {
         }
     }
 
-    /// Handles what arrived from the host and runs the futures that are ready. Returns
-    /// whether anything happened.
-    pub(crate) fn tick(&self) -> bool {
-        let handled = self.client.pump();
-        let ran = run_until_stalled();
-        handled > 0 || ran
+    /// Handles what arrived from the host and runs the futures that are ready.
+    pub(crate) fn tick(&self) {
+        self.client.pump();
+        run_until_stalled();
     }
 
     /// Whether edits are still in flight.
