@@ -7,8 +7,9 @@ use stateloom_core::{Subscribable, Subscription};
 use crate::context::{MountContext, Setter};
 use crate::error::Result;
 use crate::handle::{Marker, Readable, Writable, handle_impls};
+use crate::lifecycle;
 use crate::registry::{self, AtomKey, BaseConfig, Entry, MountFn};
-use crate::scope::with_default;
+use crate::scope::{default_signal, default_take_pending, with_default};
 
 /// Creates a base atom with an initial value. Setting an equal value (by `PartialEq`) is
 /// not a change.
@@ -26,7 +27,8 @@ use crate::scope::with_default;
 /// assert_eq!(count.get(), 2);
 /// ```
 pub fn atom<T: Clone + PartialEq + 'static>(init: T) -> Atom<T> {
-    atom_with_equals(init, T::eq)
+    let key = registry::register(|_| Entry::new(Rc::new(BaseConfig::partial_eq(init))));
+    Atom::from_key(key)
 }
 
 /// Creates a base atom that uses `equals` to decide whether a write changes its value.
@@ -40,7 +42,7 @@ pub fn atom<T: Clone + PartialEq + 'static>(init: T) -> Atom<T> {
 /// ping.set(());
 /// ```
 pub fn atom_with_equals<T: Clone + 'static>(init: T, equals: fn(&T, &T) -> bool) -> Atom<T> {
-    let key = registry::register(|_| Entry::new(Rc::new(BaseConfig { init, equals })));
+    let key = registry::register(|_| Entry::new(Rc::new(BaseConfig::with_equals(init, equals))));
     Atom::from_key(key)
 }
 
@@ -65,7 +67,9 @@ pub struct Atom<T> {
 
 handle_impls!(Atom<T>);
 
-impl<T: 'static> Readable<T> for Atom<T> {}
+impl<T: 'static> Readable<T> for Atom<T> {
+    const STORED: bool = true;
+}
 
 impl<T: 'static> Writable<T> for Atom<T> {
     fn write_in(self, setter: &Setter<'_>, arg: T) {
@@ -91,9 +95,20 @@ impl<T: 'static> Atom<T> {
     ///
     /// # Panics
     /// If the atom was removed from its family and is not mounted in the default scope.
+    #[inline(always)]
     #[track_caller]
     pub fn with<R>(&self, f: impl FnOnce(&T) -> R) -> R {
-        with_default(|s| s.with(*self, f))
+        match default_signal::<T>(self.key) {
+            // What `AtomScope::with` does, without a reference count on the scope.
+            Some(signal) => {
+                let result = signal.with(f);
+                if default_take_pending() {
+                    lifecycle::drain();
+                }
+                result
+            }
+            None => with_default(|s| s.with(*self, f)),
+        }
     }
 
     /// Sets the value in the default scope.
@@ -106,7 +121,14 @@ impl<T: 'static> Atom<T> {
     #[inline(always)]
     #[track_caller]
     pub fn set(&self, value: T) {
-        with_default(|s| s.set(*self, value));
+        match default_signal::<T>(self.key) {
+            // What `AtomScope::set` does, without a reference count on the scope.
+            Some(signal) => {
+                signal.set(value);
+                lifecycle::drain();
+            }
+            None => with_default(|s| s.set(*self, value)),
+        }
     }
 
     /// Changes the value in the default scope in place (always counts as a change).
@@ -206,7 +228,7 @@ impl<T: Clone + 'static> Atom<T> {
     #[inline(always)]
     #[track_caller]
     pub fn get(&self) -> T {
-        with_default(|s| s.get(*self))
+        self.with(T::clone)
     }
 
     /// Returns a clone of the value in the default scope, or an error.

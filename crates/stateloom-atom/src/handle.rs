@@ -68,7 +68,12 @@ pub trait AtomHandle: Copy + 'static + sealed::Sealed {
 /// assert_eq!(read_twice(&scope, n), 4);
 /// assert_eq!(read_twice(&scope, square), 8);
 /// ```
-pub trait Readable<T>: AtomHandle {}
+pub trait Readable<T>: AtomHandle {
+    /// Whether the atom's value is stored in a signal (a base atom), so a read can skip the
+    /// check for a computed.
+    #[doc(hidden)]
+    const STORED: bool = false;
+}
 
 /// An atom that can be written with an argument of type `A`, returning `R`: a base
 /// [`Atom<T>`](crate::Atom) (`A = T`, `R = ()`) or a [`WritableAtom<T, A, R>`](crate::WritableAtom).

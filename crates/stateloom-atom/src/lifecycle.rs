@@ -26,6 +26,9 @@ pub(crate) enum Task {
 
 struct Lifecycle {
     queue: RefCell<VecDeque<Task>>,
+    /// Whether `queue` holds a task, so the check after every write reads one flag.
+    // Invariant: equal to `!queue.is_empty()` whenever the queue is not borrowed.
+    queued: Cell<bool>,
     /// Depth of read and write functions running now; nothing is drained inside them.
     busy: Cell<u32>,
     draining: Cell<bool>,
@@ -35,6 +38,7 @@ thread_local! {
     static LIFECYCLE: Lifecycle = const {
         Lifecycle {
             queue: RefCell::new(VecDeque::new()),
+            queued: Cell::new(false),
             busy: Cell::new(0),
             draining: Cell::new(false),
         }
@@ -62,7 +66,10 @@ pub(crate) fn tearing_down() -> bool {
 
 /// Queues a task for the next drain.
 pub(crate) fn push(task: Task) {
-    LIFECYCLE.with(|l| l.queue.borrow_mut().push_back(task));
+    LIFECYCLE.with(|l| {
+        l.queue.borrow_mut().push_back(task);
+        l.queued.set(true);
+    });
 }
 
 /// Marks a read or write function as running until the guard drops.
@@ -98,19 +105,23 @@ impl Drop for DrainGuard {
 /// not stop the others; the first panic is re-raised at the end.
 #[inline]
 pub(crate) fn drain() {
-    let ready =
-        LIFECYCLE.with(|l| l.busy.get() == 0 && !l.draining.get() && !l.queue.borrow().is_empty());
+    let ready = LIFECYCLE.with(|l| l.queued.get() && l.busy.get() == 0 && !l.draining.get());
     if ready {
         drain_queue();
     }
 }
 
 fn pop() -> Option<Task> {
-    LIFECYCLE.with(|l| l.queue.borrow_mut().pop_front())
+    LIFECYCLE.with(|l| {
+        let mut queue = l.queue.borrow_mut();
+        let task = queue.pop_front();
+        l.queued.set(!queue.is_empty());
+        task
+    })
 }
 
 fn is_empty() -> bool {
-    LIFECYCLE.with(|l| l.queue.borrow().is_empty())
+    LIFECYCLE.with(|l| !l.queued.get())
 }
 
 #[cold]

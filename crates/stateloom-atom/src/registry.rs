@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use slotmap::SlotMap;
-use stateloom_core::{computed_with_equals, signal_with_equals};
+use stateloom_core::{Signal, computed_with_equals, signal, signal_with_equals};
 
 use crate::context::{Getter, Setter};
 use crate::scope::inner::{Made, ScopeInner, evaluate};
@@ -57,15 +57,44 @@ impl Entry {
     }
 }
 
+/// A base atom's equality, as `signal_with_equals` takes it.
+type Equals<T> = fn(&T, &T) -> bool;
+
 /// A base atom (and a write-only or reducer atom): a signal starting at a clone of `init`.
 pub(crate) struct BaseConfig<T> {
-    pub(crate) init: T,
-    pub(crate) equals: fn(&T, &T) -> bool,
+    init: T,
+    equals: Equals<T>,
+    /// Makes the signal: `signal` for `PartialEq` (the kernel then compares with an inlined
+    /// `T::eq`, not through a function pointer), else `signal_with_equals`.
+    make: fn(T, Equals<T>) -> Signal<T>,
+}
+
+impl<T: 'static> BaseConfig<T> {
+    /// A base atom whose writes compare with `PartialEq`.
+    pub(crate) fn partial_eq(init: T) -> Self
+    where
+        T: PartialEq,
+    {
+        Self {
+            init,
+            equals: T::eq,
+            make: |init, _| signal(init),
+        }
+    }
+
+    /// A base atom whose writes compare with `equals`.
+    pub(crate) fn with_equals(init: T, equals: Equals<T>) -> Self {
+        Self {
+            init,
+            equals,
+            make: signal_with_equals,
+        }
+    }
 }
 
 impl<T: Clone + 'static> Config for BaseConfig<T> {
     fn create(self: Rc<Self>, _scope: &ScopeInner, _key: AtomKey) -> Made {
-        Made::signal(signal_with_equals(self.init.clone(), self.equals))
+        Made::signal((self.make)(self.init.clone(), self.equals))
     }
 }
 
@@ -185,12 +214,7 @@ mod tests {
     use super::*;
 
     fn base(init: i32) -> AtomKey {
-        register(|_| {
-            Entry::new(Rc::new(BaseConfig {
-                init,
-                equals: i32::eq,
-            }))
-        })
+        register(|_| Entry::new(Rc::new(BaseConfig::partial_eq(init))))
     }
 
     #[test]

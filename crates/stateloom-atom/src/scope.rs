@@ -4,11 +4,12 @@
 pub(crate) mod inner;
 mod mount;
 
+use std::cell::OnceCell;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::rc::{Rc, Weak};
 
-use stateloom_core::Subscription;
+use stateloom_core::{Signal, Subscription};
 
 use crate::atom::Atom;
 use crate::error::Result;
@@ -46,7 +47,10 @@ pub struct AtomScope {
 }
 
 thread_local! {
-    static DEFAULT: AtomScope = AtomScope { inner: ScopeInner::new(false) };
+    /// This thread's default scope, made on first use. Const-initialised, so reaching it is
+    /// a thread-pointer offset and a state check, with no lazy-initialisation test of the
+    /// thread-local itself.
+    static DEFAULT: OnceCell<AtomScope> = const { OnceCell::new() };
 }
 
 /// Runs `f` with this thread's default scope.
@@ -56,8 +60,35 @@ thread_local! {
 /// `with` out of line and reach the thread-local through an indirect call on every read.
 #[inline(always)]
 pub(crate) fn with_default<R>(f: impl FnOnce(&AtomScope) -> R) -> R {
-    let scope = DEFAULT.with(AtomScope::clone);
-    f(&scope)
+    let scope = DEFAULT.with(|cell| cell.get().cloned());
+    match scope {
+        Some(scope) => f(&scope),
+        None => f(&DEFAULT.with(init_default)),
+    }
+}
+
+/// The signal of a base atom in this thread's default scope, if the scope exists and already
+/// made it. The lookup is small enough to run inside `LocalKey::with`, so the fast paths of
+/// [`Atom`]'s methods take no reference count on the scope.
+#[inline(always)]
+pub(crate) fn default_signal<T: 'static>(key: AtomKey) -> Option<Signal<T>> {
+    DEFAULT.with(|cell| cell.get().and_then(|scope| scope.inner.lookup_signal(key)))
+}
+
+/// Whether a read in the default scope queued lifecycle work (clears the flag).
+#[inline(always)]
+pub(crate) fn default_take_pending() -> bool {
+    DEFAULT.with(|cell| cell.get().is_some_and(|scope| scope.inner.take_pending()))
+}
+
+/// Makes this thread's default scope.
+#[cold]
+#[inline(never)]
+fn init_default(cell: &OnceCell<AtomScope>) -> AtomScope {
+    cell.get_or_init(|| AtomScope {
+        inner: ScopeInner::new(false),
+    })
+    .clone()
 }
 
 /// Returns a handle to this thread's default scope, the one behind the methods on atom
@@ -120,7 +151,7 @@ impl AtomScope {
     #[inline(always)]
     #[track_caller]
     pub fn with<T: 'static, R>(&self, atom: impl Readable<T>, f: impl FnOnce(&T) -> R) -> R {
-        let result = self.inner.read(atom.id().0, f);
+        let result = read_handle(&self.inner, atom, f);
         if self.inner.take_pending() {
             // Reading re-evaluated a mounted derived atom whose dependencies changed.
             lifecycle::drain();
@@ -156,7 +187,7 @@ impl AtomScope {
     #[inline(always)]
     #[track_caller]
     pub fn set<T: 'static>(&self, atom: Atom<T>, value: T) {
-        self.inner.node_or_panic::<T>(atom.key).signal().set(value);
+        self.inner.signal_or_panic::<T>(atom.key).set(value);
         lifecycle::drain();
     }
 
@@ -174,7 +205,7 @@ impl AtomScope {
     /// As [`set`](Self::set).
     #[track_caller]
     pub fn update<T: 'static>(&self, atom: Atom<T>, f: impl FnOnce(&mut T)) {
-        self.inner.node_or_panic::<T>(atom.key).signal().update(f);
+        self.inner.signal_or_panic::<T>(atom.key).update(f);
         lifecycle::drain();
     }
 
@@ -356,6 +387,23 @@ impl AtomScope {
     /// See [`dispose`](Self::dispose).
     pub fn is_disposed(&self) -> bool {
         !self.inner.is_live()
+    }
+}
+
+/// Reads `atom` in `inner`, tracked: straight from its signal for a base atom, else through
+/// the node's kind.
+#[inline(always)]
+#[track_caller]
+fn read_handle<A: Readable<T>, T: 'static, R>(
+    inner: &ScopeInner,
+    atom: A,
+    f: impl FnOnce(&T) -> R,
+) -> R {
+    let key = atom.id().0;
+    if A::STORED {
+        inner.signal_or_panic::<T>(key).with(f)
+    } else {
+        inner.read(key, f)
     }
 }
 

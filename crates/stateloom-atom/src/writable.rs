@@ -61,10 +61,7 @@ pub fn write_only_atom<A: 'static, R: 'static>(
 ) -> WritableAtom<(), A, R> {
     let key = registry::register(|_| {
         Entry::writable(
-            Rc::new(BaseConfig {
-                init: (),
-                equals: <()>::eq,
-            }),
+            Rc::new(BaseConfig::partial_eq(())),
             Some(Rc::new(WriteFn(Box::new(write)))),
         )
     });
@@ -100,10 +97,7 @@ pub fn atom_with_reducer<T: Clone + PartialEq + 'static, A: 'static>(
             set.set_key(key, next);
         };
         Entry::writable(
-            Rc::new(BaseConfig {
-                init,
-                equals: T::eq,
-            }),
+            Rc::new(BaseConfig::partial_eq(init)),
             Some(Rc::new(WriteFn(Box::new(reduce)))),
         )
     });

@@ -347,6 +347,18 @@ impl<T: Clone + 'static> Computed<T> {
     }
 }
 
+impl<T> Computed<T> {
+    /// The handle of a computed node whose payload holds a `T` (the caller's contract: an
+    /// [`ErasedNode`](crate::ErasedNode) checks the value's `TypeId` first).
+    #[inline(always)]
+    pub(crate) fn from_node(node: NodeRef) -> Self {
+        Self {
+            node,
+            _marker: PhantomData,
+        }
+    }
+}
+
 impl<T> Clone for Computed<T> {
     fn clone(&self) -> Self {
         *self

@@ -66,6 +66,7 @@ mod batch;
 mod computed;
 mod diagnostics;
 mod effect;
+mod erased;
 mod error;
 mod graph;
 mod root;
@@ -83,6 +84,7 @@ pub use diagnostics::{
     RuntimeStats, clear_batch_hook, runtime_stats, set_batch_hook, set_flush_round_limit,
 };
 pub use effect::{Effect, effect};
+pub use erased::ErasedNode;
 pub use error::{Error, Origin, Result};
 pub use root::{Root, create_detached_root, create_root};
 #[cfg(feature = "serde")]

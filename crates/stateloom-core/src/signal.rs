@@ -580,6 +580,18 @@ impl<T: Clone + 'static> Signal<T> {
     }
 }
 
+impl<T> Signal<T> {
+    /// The handle of a signal node whose payload holds a `T` (the caller's contract: an
+    /// [`ErasedNode`](crate::ErasedNode) checks the value's `TypeId` first).
+    #[inline(always)]
+    pub(crate) fn from_node(node: NodeRef) -> Self {
+        Self {
+            node,
+            _marker: PhantomData,
+        }
+    }
+}
+
 impl<T> Clone for Signal<T> {
     fn clone(&self) -> Self {
         *self

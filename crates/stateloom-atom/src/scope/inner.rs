@@ -1,13 +1,12 @@
 //! A scope's state: one slot per atom it has used, holding the kernel node for that atom,
 //! and the steps that create, read, write and free those nodes.
 
-use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::rc::{Rc, Weak};
 
 use slotmap::SecondaryMap;
-use stateloom_core::{Computed, Root, Signal, batch, create_detached_root, untrack};
+use stateloom_core::{Computed, ErasedNode, Root, Signal, batch, create_detached_root, untrack};
 
 use crate::context::{Getter, Setter};
 use crate::error::{Error, Result};
@@ -56,33 +55,34 @@ impl<T: 'static> TypedNode<T> {
     }
 }
 
+impl<T: 'static> TypedNode<T> {
+    /// The typed node behind an erased one, if its value type is `T`.
+    #[inline(always)]
+    fn from_erased(node: ErasedNode) -> Option<Self> {
+        if node.is_signal() {
+            node.signal().map(TypedNode::Signal)
+        } else {
+            node.computed().map(TypedNode::Computed)
+        }
+    }
+}
+
 /// A freshly created node, type-erased for the scope's map.
 pub(crate) struct Made {
-    node: Box<dyn Any>,
-    dispose: fn(&dyn Any),
+    node: ErasedNode,
 }
 
 impl Made {
     pub(crate) fn signal<T: 'static>(signal: Signal<T>) -> Self {
         Self {
-            node: Box::new(TypedNode::Signal(signal)),
-            dispose: dispose_node::<T>,
+            node: signal.into(),
         }
     }
 
     pub(crate) fn computed<T: 'static>(computed: Computed<T>) -> Self {
         Self {
-            node: Box::new(TypedNode::Computed(computed)),
-            dispose: dispose_node::<T>,
+            node: computed.into(),
         }
-    }
-}
-
-fn dispose_node<T: 'static>(node: &dyn Any) {
-    match node.downcast_ref::<TypedNode<T>>() {
-        Some(TypedNode::Signal(s)) => s.dispose(),
-        Some(TypedNode::Computed(c)) => c.dispose(),
-        None => unreachable!("a slot holds the node its config made"),
     }
 }
 
@@ -93,8 +93,8 @@ fn dispose_node<T: 'static>(node: &dyn Any) {
 /// this one; `mounted == (count > 0)`. `active` says the mount hook ran and its cleanup (if
 /// any) is in `cleanup`.
 pub(crate) struct Slot {
-    node: Box<dyn Any>,
-    dispose: fn(&dyn Any),
+    /// The kernel node, with its value type checked by comparison when it is read.
+    node: ErasedNode,
     /// The atoms the last evaluation read through its getter, sorted, without duplicates.
     pub(super) deps: Vec<AtomKey>,
     pub(super) count: u32,
@@ -183,16 +183,33 @@ impl ScopeInner {
     }
 
     /// The node of an atom this scope already created.
-    #[inline]
+    #[inline(always)]
     fn lookup<T: 'static>(&self, key: AtomKey) -> Option<TypedNode<T>> {
-        let slots = self.slots.borrow();
-        let slot = slots.get(key)?;
+        let node = self.slots.borrow().get(key)?.node;
+        Some(TypedNode::from_erased(node).expect("an atom handle's type matches its config"))
+    }
+
+    /// The signal of a base atom this scope already created.
+    #[inline(always)]
+    pub(crate) fn lookup_signal<T: 'static>(&self, key: AtomKey) -> Option<Signal<T>> {
+        let node = self.slots.borrow().get(key)?.node;
         Some(
-            *slot
-                .node
-                .downcast_ref::<TypedNode<T>>()
-                .expect("an atom handle's type matches its config"),
+            node.signal()
+                .expect("a base atom's handle type matches its config"),
         )
+    }
+
+    /// The signal of a base atom, created on first use; panics with the error's message.
+    #[inline(always)]
+    #[track_caller]
+    pub(crate) fn signal_or_panic<T: 'static>(&self, key: AtomKey) -> Signal<T> {
+        match self.lookup_signal(key) {
+            Some(signal) => signal,
+            None => self
+                .resolve::<T>(key)
+                .unwrap_or_else(|e| panic!("{e}"))
+                .signal(),
+        }
     }
 
     /// The node of an atom, created on first use.
@@ -226,13 +243,10 @@ impl ScopeInner {
             let root = root.as_ref().expect("a live scope has its root");
             root.run(|| config.create(self, key))
         };
-        let node = *made
-            .node
-            .downcast_ref::<TypedNode<T>>()
-            .expect("an atom handle's type matches its config");
+        let node =
+            TypedNode::from_erased(made.node).expect("an atom handle's type matches its config");
         let slot = Slot {
             node: made.node,
-            dispose: made.dispose,
             deps: Vec::new(),
             count: 0,
             mounted: false,
@@ -321,7 +335,7 @@ impl ScopeInner {
         {
             lifecycle::push(Task::Run(cleanup));
         }
-        (slot.dispose)(&*slot.node);
+        slot.node.dispose();
     }
 
     /// Disposes every node: runs active mount cleanups, disposes the root (subscriptions
