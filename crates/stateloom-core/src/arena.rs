@@ -32,9 +32,15 @@ pub(crate) const MAX_SLOTS: u32 = (1 << 31) - 1;
 /// - `free` holds exactly the vacant slots; the most recently freed is last (reused first).
 /// - A slot's generation is odd while it is occupied and even while it is vacant, and it
 ///   changes on every insert and remove, so an old generation never matches a later value.
+/// - `floor` is at least the generation of every slot [`shrink`](Self::shrink) removed, and a
+///   slot pushed later starts above it, so a handle to a removed slot never matches the value
+///   that takes its index.
+/// - Slots leave the `Vec` only through `shrink`, which removes vacant slots only: an index
+///   of an occupied slot is always in bounds.
 pub(crate) struct Arena<T> {
     slots: Vec<T>,
     free: Vec<u32>,
+    floor: u32,
 }
 
 impl<T: Slot> Arena<T> {
@@ -43,6 +49,7 @@ impl<T: Slot> Arena<T> {
         Self {
             slots: Vec::new(),
             free: Vec::new(),
+            floor: 0,
         }
     }
 
@@ -68,9 +75,41 @@ impl<T: Slot> Arena<T> {
             .ok()
             .filter(|&i| i < MAX_SLOTS)
             .expect("stateloom arena is full (more than 2 billion live nodes)");
-        value.set_generation(1);
+        // `floor` is even (a vacant slot's generation), so this is odd: occupied.
+        let generation = self.floor.wrapping_add(1);
+        value.set_generation(generation);
         self.slots.push(value);
-        (index, 1)
+        (index, generation)
+    }
+
+    /// The number of slots the arena has room for without growing.
+    pub(crate) fn capacity(&self) -> usize {
+        self.slots.capacity()
+    }
+
+    /// Gives memory back when less than a quarter of the slots are occupied: removes the
+    /// vacant slots at the end of the `Vec` (those below the highest occupied one stay, since
+    /// occupied slots never move) and shrinks the slot and free-list buffers to twice the
+    /// occupied count, but not below `keep` slots. Returns whether anything was removed.
+    ///
+    /// The caller must hold no index of a vacant slot that it will use without a bounds check
+    /// (see the invariants): internal indices name occupied slots, and handles are checked.
+    pub(crate) fn shrink(&mut self, keep: usize) -> bool {
+        let live = self.len();
+        if self.slots.capacity() <= keep || live.saturating_mul(4) >= self.slots.len() {
+            return false;
+        }
+        let mut end = self.slots.len();
+        while end > 0 && self.slots[end - 1].generation().is_multiple_of(2) {
+            end -= 1;
+            self.floor = self.floor.max(self.slots[end].generation());
+        }
+        self.slots.truncate(end);
+        self.free.retain(|&index| (index as usize) < end);
+        let room = end.max(live.saturating_mul(2)).max(keep);
+        self.slots.shrink_to(room);
+        self.free.shrink_to(room.saturating_sub(live));
+        true
     }
 
     /// The value at `index` if the slot is occupied by the value of that `generation`.
@@ -88,20 +127,6 @@ impl<T: Slot> Arena<T> {
         self.slots
             .get_mut(index as usize)
             .filter(|slot| slot.generation() == generation)
-    }
-
-    /// [`get_mut`](Self::get_mut) for an index this arena handed out, which is always in
-    /// bounds: slots are never removed.
-    #[inline]
-    pub(crate) fn get_mut_handed_out(&mut self, index: u32, generation: u32) -> Option<&mut T> {
-        debug_assert!(
-            (index as usize) < self.slots.len(),
-            "index {index} was handed out"
-        );
-        // SAFETY: `index` came from `insert` (the caller's contract), and the `Vec` never
-        // shrinks, so it is in bounds.
-        let slot = unsafe { self.slots.get_unchecked_mut(index as usize) };
-        (slot.generation() == generation).then_some(slot)
     }
 
     /// Whether the slot at `index` holds the value of `generation` (`false` for `NIL`).
@@ -137,8 +162,9 @@ impl<T: Slot> Arena<T> {
     #[inline]
     pub(crate) fn at(&self, index: u32) -> &T {
         self.check(index);
-        // SAFETY: internal indices come from `insert` and slots are never removed from the
-        // `Vec`, so `index < slots.len()` (checked in debug builds by `check`).
+        // SAFETY: internal indices name occupied slots (checked in debug builds by `check`),
+        // and only vacant slots are ever removed from the `Vec` (`shrink`), so
+        // `index < slots.len()`.
         unsafe { self.slots.get_unchecked(index as usize) }
     }
 

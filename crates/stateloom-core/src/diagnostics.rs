@@ -41,6 +41,73 @@ pub fn runtime_stats() -> RuntimeStats {
     })
 }
 
+/// How many nodes and links this thread's runtime has room for without allocating: the
+/// capacity of its arenas, live slots included.
+///
+/// Disposal keeps freed slots for reuse, so a graph that is disposed and built again takes no
+/// new memory. Once less than a quarter of the slots are live after a disposal, the vacant
+/// slots at the end of each arena are given back, down to twice the live count but never
+/// below 4,096 slots per arena ([`set_retained_slots`]); a vacant slot below the highest live
+/// one stays.
+///
+/// # Examples
+/// ```
+/// use stateloom_core::{create_root, runtime_capacity, signal};
+///
+/// let ((), root) = create_root(|| {
+///     for i in 0..100_000 {
+///         signal(i);
+///     }
+/// });
+/// assert!(runtime_capacity().nodes >= 100_000);
+/// root.dispose();
+/// assert!(runtime_capacity().nodes < 100_000);
+/// ```
+pub fn runtime_capacity() -> RuntimeCapacity {
+    with_runtime(|rt| {
+        let graph = rt.graph.borrow();
+        RuntimeCapacity {
+            nodes: graph.nodes.capacity(),
+            links: graph.links.capacity(),
+        }
+    })
+}
+
+/// The room this thread's runtime has for nodes and links, returned by [`runtime_capacity`].
+///
+/// # Examples
+/// See [`runtime_capacity`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RuntimeCapacity {
+    /// Node slots, live or vacant.
+    pub nodes: usize,
+    /// Link slots, live or vacant.
+    pub links: usize,
+}
+
+/// Sets how many node slots and link slots this thread's runtime keeps for reuse, however
+/// few nodes are live, when a disposal gives memory back (see [`runtime_capacity`]); returns
+/// the previous number. The default is 4,096: a graph of that size can be built and disposed
+/// again and again without the arenas reallocating. `0` gives back everything it can.
+///
+/// # Examples
+/// ```
+/// use stateloom_core::{create_root, runtime_capacity, set_retained_slots, signal};
+///
+/// let previous = set_retained_slots(0);
+/// let ((), root) = create_root(|| {
+///     for i in 0..10_000 {
+///         signal(i);
+///     }
+/// });
+/// root.dispose();
+/// assert!(runtime_capacity().nodes < 10_000);
+/// set_retained_slots(previous);
+/// ```
+pub fn set_retained_slots(slots: usize) -> usize {
+    with_runtime(|rt| rt.retained_slots.replace(slots))
+}
+
 /// Installs a hook that wraps every notification flush on this thread: `hook` receives the
 /// flush and must call it once (a UI toolkit or an external store can run it inside its own
 /// batch). If the hook returns without calling it, the flush runs right after, so no effect

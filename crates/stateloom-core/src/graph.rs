@@ -240,6 +240,30 @@ impl Graph {
         }
     }
 
+    /// Gives back memory a large disposed graph left (see [`Arena::shrink`]): the vacant
+    /// node and link slots at the end of their arenas once less than a quarter are live, and
+    /// the capacity of the scratch buffers beyond `keep` entries. Returns whether any slot was
+    /// removed; if so, checks in progress start again (the ids they hold are re-validated).
+    pub(crate) fn shrink(&mut self, keep: usize) -> bool {
+        let nodes = self.nodes.shrink(keep);
+        let links = self.links.shrink(keep);
+        for buffer in [&mut self.queue, &mut self.queue_spare] {
+            if buffer.capacity() > keep {
+                buffer.shrink_to(keep);
+            }
+        }
+        if self.dirty_signals.capacity() > keep {
+            self.dirty_signals.shrink_to(keep);
+        }
+        if self.scratch.capacity() > keep {
+            self.scratch.shrink_to(keep);
+        }
+        if nodes || links {
+            self.invalidate_checks();
+        }
+        nodes || links
+    }
+
     /// Tells every dependency check in progress that the link ids it holds may be stale.
     #[cold]
     pub(crate) fn invalidate_checks(&mut self) {

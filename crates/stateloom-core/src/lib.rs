@@ -81,7 +81,8 @@ mod subscribable;
 pub use batch::{batch, on_cleanup, untrack};
 pub use computed::{Computed, computed, computed_with_equals};
 pub use diagnostics::{
-    RuntimeStats, clear_batch_hook, runtime_stats, set_batch_hook, set_flush_round_limit,
+    RuntimeCapacity, RuntimeStats, clear_batch_hook, runtime_capacity, runtime_stats,
+    set_batch_hook, set_flush_round_limit, set_retained_slots,
 };
 pub use effect::{Effect, effect};
 pub use erased::ErasedNode;

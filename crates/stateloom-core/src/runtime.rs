@@ -119,6 +119,8 @@ pub(crate) struct Runtime {
     graveyard: RefCell<Vec<Freed>>,
     /// Flush rounds after which effects that keep re-triggering each other are given up on.
     pub(crate) flush_round_limit: Cell<usize>,
+    /// Node and link slots kept for reuse however few nodes are live (`set_retained_slots`).
+    pub(crate) retained_slots: Cell<usize>,
 }
 
 thread_local! {
@@ -217,6 +219,7 @@ impl Runtime {
             in_scope: Cell::new(false),
             graveyard: RefCell::new(Vec::new()),
             flush_round_limit: Cell::new(flush::DEFAULT_FLUSH_ROUND_LIMIT),
+            retained_slots: Cell::new(dispose::DEFAULT_RETAINED_SLOTS),
         }
     }
 

@@ -55,8 +55,9 @@ impl Links {
             (id as usize) < self.slots.len(),
             "stateloom internal error: link {id}"
         );
-        // SAFETY: link ids come from `alloc` and slots are never removed from the `Vec`, so
-        // `id < slots.len()` (checked in debug builds above).
+        // SAFETY: the graph holds ids of live links only, and only vacant slots are ever
+        // removed from the `Vec` (`shrink`), so `id < slots.len()` (checked in debug builds
+        // above).
         unsafe { self.slots.get_unchecked(id as usize) }
     }
 
@@ -85,6 +86,43 @@ impl Links {
             .expect("stateloom link storage is full (more than 4 billion links)");
         self.slots.push(link);
         id
+    }
+
+    /// The number of links there is room for without growing.
+    pub(crate) fn capacity(&self) -> usize {
+        self.slots.capacity()
+    }
+
+    /// Gives memory back when less than a quarter of the slots hold a link: removes the
+    /// vacant slots at the end (live links never move) and shrinks the buffer to twice the
+    /// live count, but not below `keep` slots. Returns whether anything was removed.
+    ///
+    /// The caller must hold no id of a vacant slot that it will use unchecked: the graph holds
+    /// ids of live links only.
+    pub(crate) fn shrink(&mut self, keep: usize) -> bool {
+        let live = self.len();
+        if self.slots.capacity() <= keep || live.saturating_mul(4) >= self.slots.len() {
+            return false;
+        }
+        let mut vacant = vec![false; self.slots.len()];
+        let mut id = self.free;
+        while id != NIL {
+            vacant[id as usize] = true;
+            id = self.slots[id as usize].next_dep;
+        }
+        let end = vacant.iter().rposition(|&v| !v).map_or(0, |last| last + 1);
+        self.slots.truncate(end);
+        // Chain the vacant slots that stay, lowest first, so they are reused lowest first.
+        self.free = NIL;
+        for id in (0..end).rev() {
+            if vacant[id] {
+                self.slots[id].next_dep = self.free;
+                self.free = id as u32;
+            }
+        }
+        self.slots
+            .shrink_to(end.max(live.saturating_mul(2)).max(keep));
+        true
     }
 
     fn release(&mut self, id: u32) {

@@ -146,8 +146,9 @@ impl Runtime {
     /// whether the node is still alive.
     fn end_write(&self, index: u32, generation: u32, add: Flags) -> bool {
         let mut graph = self.graph.borrow_mut();
-        // The write began on a live node, so the arena handed out its index.
-        if let Some(node) = graph.nodes.get_mut_handed_out(index, generation) {
+        // Checked: user code may have freed the node meanwhile (its payload then waits in
+        // the graveyard).
+        if let Some(node) = graph.nodes.get_mut(index, generation) {
             node.flags.remove(Flags::WRITING | Flags::UPDATING);
             node.flags.insert(add);
             return true;
@@ -161,8 +162,9 @@ impl Runtime {
     #[inline]
     pub(crate) fn end_read(&self, node: NodeRef) {
         let mut graph = self.graph.borrow_mut();
-        // The read found the node, so the arena handed out its index.
-        if let Some(n) = graph.nodes.get_mut_handed_out(node.index, node.generation) {
+        // Checked: user code may have freed the node meanwhile (its payload then waits in
+        // the graveyard).
+        if let Some(n) = graph.nodes.get_mut(node.index, node.generation) {
             n.borrows -= 1;
             return;
         }
@@ -201,6 +203,11 @@ impl Runtime {
         } else {
             self.graveyard.borrow_mut().push(freed);
         }
+    }
+
+    /// Whether no freed node's payload waits for a read or write to end.
+    pub(crate) fn graveyard_is_empty(&self) -> bool {
+        self.graveyard.borrow().is_empty()
     }
 
     /// Drops the payloads in the graveyard that nothing uses any more; a destructor's panic is

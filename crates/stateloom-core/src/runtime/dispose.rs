@@ -11,6 +11,10 @@ use super::{NodeRef, Runtime};
 use crate::arena::NIL;
 use crate::graph::{Cleanup, Flags};
 
+/// Node and link slots (and scratch entries) a runtime keeps, by default, however few nodes
+/// are live, so a graph of up to this size can come and go without the arenas reallocating.
+pub(crate) const DEFAULT_RETAINED_SLOTS: usize = 4096;
+
 /// The first panic of a sequence of calls into user code that must all happen.
 #[derive(Default)]
 pub(crate) struct Panics(Option<Box<dyn Any + Send>>);
@@ -91,6 +95,16 @@ impl Runtime {
         };
         if !running {
             self.dispose_index(node.index, true);
+            self.shrink_if_idle();
+        }
+    }
+
+    /// Gives back the memory of a large disposed graph (see `Graph::shrink`) when nothing is
+    /// in progress that could hold the index of a freed slot: no batch, run or flush, and no
+    /// read or write of a freed signal (the graveyard is empty).
+    fn shrink_if_idle(&self) {
+        if self.is_idle() && self.graveyard_is_empty() {
+            self.graph.borrow_mut().shrink(self.retained_slots.get());
         }
     }
 

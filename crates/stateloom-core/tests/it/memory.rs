@@ -3,7 +3,9 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use stateloom_core::{Root, batch, computed, create_root, effect, runtime_stats, signal};
+use stateloom_core::{
+    Root, batch, computed, create_root, effect, runtime_capacity, runtime_stats, signal,
+};
 
 use crate::alloc::{allocations, live_bytes};
 use crate::on_small_stack;
@@ -163,4 +165,54 @@ fn steady_writes_recomputes_and_effect_runs_allocate_nothing() {
         "the effect ran once per write, with the new value"
     );
     assert_eq!(made, 0, "no allocation on the steady path");
+}
+
+#[test]
+fn disposing_a_large_root_gives_its_arena_space_back() {
+    let (during, after, live, rebuilt) = on_small_stack(|| {
+        // A node that outlives the root, created before it: it stays at a low index.
+        let keep = signal(-1_i64);
+        let root = build(40_000); // 120,000 nodes and 80,000 links
+        let during = runtime_capacity();
+        root.dispose();
+        let after = runtime_capacity();
+        let live = runtime_stats();
+        assert_eq!(keep.get(), -1, "the node outside the root is untouched");
+        // The space comes back on demand: a second graph of the same size works.
+        let again = build(40_000);
+        let rebuilt = runtime_stats();
+        again.dispose();
+        keep.dispose();
+        (during, after, live, rebuilt)
+    });
+    assert!(during.nodes >= 120_000 && during.links >= 80_000);
+    // Fewer than a quarter of the slots are live, so all vacant slots at the end go: what is
+    // left is twice the live count or 4,096 slots, whichever is more.
+    assert!(live.nodes < 4_096, "the root's nodes are gone: {live:?}");
+    assert_eq!(after.nodes, 4_096, "node slots given back: {after:?}");
+    assert_eq!(after.links, 4_096, "link slots given back: {after:?}");
+    assert_eq!(
+        rebuilt.nodes,
+        live.nodes + 120_001,
+        "the root and its nodes"
+    );
+}
+
+#[test]
+fn a_live_node_above_the_freed_slots_keeps_the_arena_from_shrinking_below_it() {
+    let (during, after) = on_small_stack(|| {
+        let root = build(10_000); // 30,000 nodes
+        let late = signal(0_i64); // created after the root: the highest index
+        let during = runtime_capacity();
+        root.dispose();
+        let after = runtime_capacity();
+        assert_eq!(late.get(), 0);
+        late.dispose();
+        (during, after)
+    });
+    assert!(during.nodes >= 30_000);
+    assert!(
+        after.nodes >= 30_000,
+        "occupied slots never move, so the arena keeps room up to the live node: {after:?}"
+    );
 }

@@ -16,7 +16,7 @@ use proptest::prelude::*;
 use proptest::strategy::Union;
 use stateloom_core::{
     Computed, Effect, Root, RuntimeStats, Signal, batch, computed, computed_with_equals,
-    create_root, effect, on_cleanup, runtime_stats, signal, signal_with_equals,
+    create_root, effect, on_cleanup, runtime_stats, set_retained_slots, signal, signal_with_equals,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -767,6 +767,9 @@ impl Harness {
 /// Builds the graph, applies the operations with checks after each, and returns the trace
 /// after the last operation (before the final read-all and disposal, which are checked too).
 fn run_case(graph: &Graph, ops: &[Op], eager: bool) -> Trace {
+    // Keep no spare slots: every disposal that leaves less than a quarter of the arenas live
+    // gives slots back, also from inside user code, so the model covers shrinking too.
+    set_retained_slots(0);
     let mut h = Harness::build(graph, eager);
     for op in ops {
         h.apply(op);
