@@ -129,6 +129,26 @@ impl<T: Slot> Arena<T> {
             .filter(|slot| slot.generation() == generation)
     }
 
+    /// [`get_mut`](Self::get_mut) for the index of a read or write that is still open, which
+    /// is in bounds: see the caller's contract.
+    ///
+    /// The caller guarantees that `index` came from [`insert`](Self::insert) and that
+    /// [`shrink`](Self::shrink) has not run since while the slot was vacant. The runtime keeps
+    /// this for the reads and writes it ends: their node is either still live (its slot
+    /// occupied, so `shrink` keeps it) or was freed with its payload pinned in the graveyard,
+    /// and the runtime does not shrink while the graveyard holds anything.
+    #[inline]
+    pub(crate) fn get_mut_handed_out(&mut self, index: u32, generation: u32) -> Option<&mut T> {
+        debug_assert!(
+            (index as usize) < self.slots.len(),
+            "index {index} was handed out and not removed"
+        );
+        // SAFETY: `index < slots.len()` by the caller's contract above (asserted in debug
+        // builds).
+        let slot = unsafe { self.slots.get_unchecked_mut(index as usize) };
+        (slot.generation() == generation).then_some(slot)
+    }
+
     /// Whether the slot at `index` holds the value of `generation` (`false` for `NIL`).
     #[inline]
     pub(crate) fn is_current(&self, index: u32, generation: u32) -> bool {

@@ -146,8 +146,9 @@ impl Runtime {
     /// whether the node is still alive.
     fn end_write(&self, index: u32, generation: u32, add: Flags) -> bool {
         let mut graph = self.graph.borrow_mut();
-        // Checked: user code may have freed the node meanwhile (its payload then waits in
-        // the graveyard).
+        // Checked: cheaper than the unchecked lookup here, as measured (the write path's code
+        // layout); user code may have freed the node meanwhile (its payload then waits in the
+        // graveyard).
         if let Some(node) = graph.nodes.get_mut(index, generation) {
             node.flags.remove(Flags::WRITING | Flags::UPDATING);
             node.flags.insert(add);
@@ -162,9 +163,10 @@ impl Runtime {
     #[inline]
     pub(crate) fn end_read(&self, node: NodeRef) {
         let mut graph = self.graph.borrow_mut();
-        // Checked: user code may have freed the node meanwhile (its payload then waits in
-        // the graveyard).
-        if let Some(n) = graph.nodes.get_mut(node.index, node.generation) {
+        // The read found the node live, so its index was handed out; if user code freed the
+        // node meanwhile, the read's pin keeps its payload in the graveyard, and nothing
+        // shrinks the arena until the graveyard is empty (`Runtime::shrink_if_idle`).
+        if let Some(n) = graph.nodes.get_mut_handed_out(node.index, node.generation) {
             n.borrows -= 1;
             return;
         }
