@@ -271,6 +271,7 @@ impl Graph {
     }
 
     /// Puts the flush queue in creation order, if it is not already.
+    #[inline]
     pub(crate) fn sort_queue(&mut self) {
         if !self.queue_sorted {
             sort_by_seq(&mut self.queue, &mut self.queue_spare);
@@ -306,6 +307,7 @@ impl Graph {
 /// each byte position that differs between entries costs one pass that moves them (the high
 /// bytes, equal until millions of effects were created, cost nothing). Short queues use the
 /// standard sort.
+#[inline(never)]
 fn sort_by_seq(queue: &mut Vec<Queued>, spare: &mut Vec<Queued>) {
     const SHORT: usize = 64;
     if queue.len() <= SHORT {
