@@ -47,6 +47,10 @@ impl<T: Clone + PartialEq + Send + Sync + 'static> Value for T {}
 pub trait Framework: 'static {
     /// The benchmark function id of this library in every criterion group.
     const NAME: &'static str;
+    /// Whether a computed runs only when something reads it (upstream's `testPullCounts`);
+    /// an eager library recomputes unread computeds too, so run counts that depend on it are
+    /// not checked.
+    const LAZY: bool = true;
     /// A writable signal holding a `T`.
     type Signal<T: Value>: Copy + 'static;
     /// A derived, cached value of type `T`.

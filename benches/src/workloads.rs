@@ -18,6 +18,7 @@ pub mod cellx;
 pub mod creation;
 pub mod deep;
 pub mod diamond;
+pub mod dynamic;
 pub mod mux;
 pub mod repeated;
 pub mod triangle;
@@ -90,7 +91,9 @@ macro_rules! group {
                 Pair::$kind::<$reactive<Stateloom $(, $arg)*>>(Stateloom::NAME),
                 alien(
                     Pair::$kind::<$reactive<AlienSignals $(, $arg)*>>(AlienSignals::NAME),
-                    stringify!($kind) == "batched" || $name == "kairo_unstable",
+                    stringify!($kind) == "batched"
+                        || $name == "kairo_unstable"
+                        || $name.starts_with("dyn_"),
                 ),
                 Pair::$kind::<$reactive<Sycamore $(, $arg)*>>(Sycamore::NAME),
                 Pair::$kind::<$reactive<ReactiveGraph $(, $arg)*>>(ReactiveGraph::NAME),
@@ -110,8 +113,8 @@ macro_rules! group {
 /// ```
 pub fn propagation_groups() -> Vec<Group> {
     use self::{
-        avoidable::*, broad::*, cellx::*, deep::*, diamond::*, mux::*, repeated::*, triangle::*,
-        unstable::*,
+        avoidable::*, broad::*, cellx::*, deep::*, diamond::*, dynamic::*, mux::*, repeated::*,
+        triangle::*, unstable::*,
     };
     vec![
         group!("kairo_avoidable", steady, Avoidable<_>, AvoidableBaseline),
@@ -124,6 +127,11 @@ pub fn propagation_groups() -> Vec<Group> {
         group!("kairo_unstable", steady, Unstable<_>, UnstableBaseline),
         group!("cellx_1000", batched, Cellx<_, 1000>, CellxBaseline<1000>),
         group!("cellx_2500", batched, Cellx<_, 2500>, CellxBaseline<2500>),
+        group!("dyn_simple_component", steady, Dynamic<_, 0>, DynamicBaseline<0>),
+        group!("dyn_dynamic_component", steady, Dynamic<_, 1>, DynamicBaseline<1>),
+        group!("dyn_large_web_app", steady, Dynamic<_, 2>, DynamicBaseline<2>),
+        group!("dyn_wide_dense", steady, Dynamic<_, 3>, DynamicBaseline<3>),
+        group!("dyn_very_dynamic", steady, Dynamic<_, 4>, DynamicBaseline<4>),
     ]
 }
 

@@ -31,6 +31,8 @@ pub enum Sycamore {}
 
 impl Framework for Sycamore {
     const NAME: &'static str = "sycamore";
+    // Memos recompute when a dependency changes, read or not.
+    const LAZY: bool = false;
     type Signal<T: Value> = Signal<T>;
     type Computed<T: Value> = ReadSignal<T>;
     type Root = NodeHandle;
