@@ -309,14 +309,13 @@ function storeSelectors() {
 // Main
 // ---------------------------------------------------------------------------
 
-const workloads = [
-  atomBaseDerivedSub,
-  atomFanout,
-  atomFamilyLookup,
-  atomFamilyCreate,
-  storeSetState,
-  storeSelectors,
-];
+// `STATELOOM_JS_PEERS=kernel,worker` runs only those peer modules (and not the Jotai and
+// Zustand workloads above); unset, everything runs.
+const only = process.env.STATELOOM_JS_PEERS?.split(',').filter(Boolean);
+
+const workloads = only
+  ? []
+  : [atomBaseDerivedSub, atomFanout, atomFamilyLookup, atomFamilyCreate, storeSetState, storeSelectors];
 
 // ---------------------------------------------------------------------------
 // Peers in `peers/`: one module per crate. Each exports `versions` (package name to version)
@@ -326,7 +325,10 @@ const workloads = [
 const peersDir = new URL('./peers/', import.meta.url);
 let peerFiles = [];
 try {
-  peerFiles = readdirSync(peersDir).filter((name) => name.endsWith('.mjs')).sort();
+  peerFiles = readdirSync(peersDir)
+    .filter((name) => name.endsWith('.mjs'))
+    .filter((name) => !only || only.includes(name.slice(0, -'.mjs'.length)))
+    .sort();
 } catch (error) {
   if (error.code !== 'ENOENT') throw error;
 }
