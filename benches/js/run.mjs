@@ -309,13 +309,14 @@ function storeSelectors() {
 // Main
 // ---------------------------------------------------------------------------
 
-// `STATELOOM_JS_PEERS=kernel,worker` runs only those peer modules (and not the Jotai and
-// Zustand workloads above); unset, everything runs.
+// `STATELOOM_JS_PEERS=kernel,worker` runs only those peer modules, and the Jotai and Zustand
+// workloads above only if the list names `builtin`; unset, everything runs.
 const only = process.env.STATELOOM_JS_PEERS?.split(',').filter(Boolean);
 
-const workloads = only
-  ? []
-  : [atomBaseDerivedSub, atomFanout, atomFamilyLookup, atomFamilyCreate, storeSetState, storeSelectors];
+const workloads =
+  only && !only.includes('builtin')
+    ? []
+    : [atomBaseDerivedSub, atomFanout, atomFamilyLookup, atomFamilyCreate, storeSetState, storeSelectors];
 
 // ---------------------------------------------------------------------------
 // Peers in `peers/`: one module per crate. Each exports `versions` (package name to version)
