@@ -12,13 +12,16 @@
 //! Without an argument it runs every probe once and prints the wall-clock time of 100,000
 //! core writes with one subscriber and of 100,000 `set_state` calls, three times. With
 //! `disposal` it prints the arenas' capacity while a root of 120,000 nodes is live and after it
-//! is disposed.
+//! is disposed. `family_ahash` and `family_fx` run `probe_family`: 100,000 lookups of existing
+//! members of a family with the default seeded aHash and with Fx.
 
 use std::cell::Cell;
 use std::hint::black_box;
 use std::rc::Rc;
 
-use stateloom_atom::{AtomScope, atom};
+use stateloom_atom::{
+    AtomFamily, AtomScope, FxBuildHasher, atom, atom_family, atom_family_with_hasher,
+};
 use stateloom_core::signal;
 use stateloom_store::Store;
 
@@ -90,6 +93,16 @@ fn probe_store_set(store: &Store<Counter>) {
     }
 }
 
+/// Looks up 10,000 existing members of `family`, 10 times (100,000 lookups).
+#[inline(never)]
+fn probe_family<S: std::hash::BuildHasher>(family: &AtomFamily<u64, stateloom_atom::Atom<u64>, S>) {
+    for _ in 0..10 {
+        for id in 0..10_000_u64 {
+            black_box(family.get(black_box(&id)));
+        }
+    }
+}
+
 /// Builds a root of `n` signals, `n` computeds and `n` effects, and prints the arenas'
 /// capacity before, during and after it.
 fn disposal(n: usize) {
@@ -121,6 +134,22 @@ fn main() {
         return;
     }
     let all = which.is_empty();
+    if which == "family_ahash" || which == "family_fx" {
+        if which == "family_ahash" {
+            let family = atom_family(|id: &u64| atom(*id));
+            for id in 0..10_000_u64 {
+                let _ = family.get(&id);
+            }
+            probe_family(&family);
+        } else {
+            let family = atom_family_with_hasher(FxBuildHasher, |id: &u64| atom(*id));
+            for id in 0..10_000_u64 {
+                let _ = family.get(&id);
+            }
+            probe_family(&family);
+        }
+        return;
+    }
     if all || which == "core_get" {
         let s = signal(1_i64);
         assert_eq!(probe_core_get(s), N as i64);
