@@ -26,9 +26,6 @@ pub(crate) enum Task {
 
 struct Lifecycle {
     queue: RefCell<VecDeque<Task>>,
-    /// Whether `queue` holds a task, so the check after every write reads one flag.
-    // Invariant: equal to `!queue.is_empty()` whenever the queue is not borrowed.
-    queued: Cell<bool>,
     /// Depth of read and write functions running now; nothing is drained inside them.
     busy: Cell<u32>,
     draining: Cell<bool>,
@@ -38,7 +35,6 @@ thread_local! {
     static LIFECYCLE: Lifecycle = const {
         Lifecycle {
             queue: RefCell::new(VecDeque::new()),
-            queued: Cell::new(false),
             busy: Cell::new(0),
             draining: Cell::new(false),
         }
@@ -46,6 +42,10 @@ thread_local! {
     /// Destroyed before the kernel's runtime (it is first touched after it), so a drop that
     /// runs during thread exit can tell that the kernel may be gone.
     static SENTINEL: Sentinel = const { Sentinel };
+    /// Whether the queue holds a task, so the check after every write reads one flag of a
+    /// thread-local without a destructor (no state check).
+    // Invariant: equal to `!queue.is_empty()` whenever the queue is not borrowed.
+    static QUEUED: Cell<bool> = const { Cell::new(false) };
 }
 
 struct Sentinel;
@@ -66,10 +66,8 @@ pub(crate) fn tearing_down() -> bool {
 
 /// Queues a task for the next drain.
 pub(crate) fn push(task: Task) {
-    LIFECYCLE.with(|l| {
-        l.queue.borrow_mut().push_back(task);
-        l.queued.set(true);
-    });
+    LIFECYCLE.with(|l| l.queue.borrow_mut().push_back(task));
+    QUEUED.with(|q| q.set(true));
 }
 
 /// Marks a read or write function as running until the guard drops.
@@ -105,7 +103,16 @@ impl Drop for DrainGuard {
 /// not stop the others; the first panic is re-raised at the end.
 #[inline]
 pub(crate) fn drain() {
-    let ready = LIFECYCLE.with(|l| l.queued.get() && l.busy.get() == 0 && !l.draining.get());
+    if QUEUED.with(Cell::get) {
+        drain_if_ready();
+    }
+}
+
+/// The rest of [`drain`]'s check, once a task is queued.
+#[cold]
+#[inline(never)]
+fn drain_if_ready() {
+    let ready = LIFECYCLE.with(|l| l.busy.get() == 0 && !l.draining.get());
     if ready {
         drain_queue();
     }
@@ -115,13 +122,13 @@ fn pop() -> Option<Task> {
     LIFECYCLE.with(|l| {
         let mut queue = l.queue.borrow_mut();
         let task = queue.pop_front();
-        l.queued.set(!queue.is_empty());
+        QUEUED.with(|q| q.set(!queue.is_empty()));
         task
     })
 }
 
 fn is_empty() -> bool {
-    LIFECYCLE.with(|l| !l.queued.get())
+    !QUEUED.with(Cell::get)
 }
 
 #[cold]

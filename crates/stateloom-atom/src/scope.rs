@@ -75,9 +75,17 @@ pub(crate) fn default_signal<T: 'static>(key: AtomKey) -> Option<Signal<T>> {
     DEFAULT.with(|cell| cell.get().and_then(|scope| scope.inner.lookup_signal(key)))
 }
 
-/// Whether a read in the default scope queued lifecycle work (clears the flag).
+/// Whether a read in the default scope queued lifecycle work (clears the flag). The common
+/// answer, no, costs one load of a destructor-free thread-local.
 #[inline(always)]
 pub(crate) fn default_take_pending() -> bool {
+    inner::default_pending() && take_default_pending()
+}
+
+/// Takes the default scope's `pending` flag.
+#[cold]
+#[inline(never)]
+fn take_default_pending() -> bool {
     DEFAULT.with(|cell| cell.get().is_some_and(|scope| scope.inner.take_pending()))
 }
 

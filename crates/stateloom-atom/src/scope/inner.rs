@@ -130,6 +130,16 @@ pub(crate) struct ScopeInner {
 thread_local! {
     /// The scopes alive on this thread, so removing an atom frees its node in each of them.
     static LIVE: RefCell<Vec<Weak<ScopeInner>>> = const { RefCell::new(Vec::new()) };
+    /// The `pending` flag of this thread's default scope, mirrored where a read reaches it
+    /// without the scope: a thread-local without a destructor, so checking it is one load.
+    // Invariant: equal to the default scope's `pending` (see `mark_pending`, `take_pending`).
+    static DEFAULT_PENDING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether lifecycle work was queued for this thread's default scope and not yet taken.
+#[inline(always)]
+pub(crate) fn default_pending() -> bool {
+    DEFAULT_PENDING.with(Cell::get)
 }
 
 /// Creates the root that owns a scope's nodes. It is detached: no running effect or computed
@@ -175,7 +185,24 @@ impl ScopeInner {
     #[inline]
     pub(crate) fn take_pending(&self) -> bool {
         // Read first: the common case must not write.
-        self.pending.get() && self.pending.replace(false)
+        let taken = self.pending.get() && self.pending.replace(false);
+        if taken && self.is_default() {
+            DEFAULT_PENDING.with(|p| p.set(false));
+        }
+        taken
+    }
+
+    /// Records that lifecycle work was queued for this scope.
+    pub(super) fn mark_pending(&self) {
+        self.pending.set(true);
+        if self.is_default() {
+            DEFAULT_PENDING.with(|p| p.set(true));
+        }
+    }
+
+    /// Whether this is a thread's default scope: the only scope made without `auto_dispose`.
+    fn is_default(&self) -> bool {
+        !self.auto_dispose
     }
 
     pub(crate) fn is_live(&self) -> bool {

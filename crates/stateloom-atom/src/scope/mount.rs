@@ -82,7 +82,7 @@ impl ScopeInner {
             }
         }
         if !hooks.is_empty() {
-            self.pending.set(true);
+            self.mark_pending();
         }
         for key in hooks.into_iter().rev() {
             lifecycle::push(Task::Reconcile(self.weak(), key));
@@ -106,12 +106,12 @@ impl ScopeInner {
             if slot.count == 0 {
                 slot.mounted = false;
                 if slot.active {
-                    self.pending.set(true);
+                    self.mark_pending();
                     lifecycle::push(Task::Reconcile(self.weak(), key));
                 }
                 if slot.retired {
                     // Removed from its family while mounted: free it after its cleanup.
-                    self.pending.set(true);
+                    self.mark_pending();
                     lifecycle::push(Task::Evict(self.weak(), key));
                 }
                 // Reversed, so dependencies are unmounted in order.
