@@ -216,7 +216,7 @@ fn an_oversized_length_prefix_is_refused_before_its_body_arrives() {
 }
 
 #[test]
-fn issue_finish_after_an_error_or_whole_frames_does_not_panic() {
+fn finish_after_an_error_or_whole_frames_does_not_panic() {
     // `finish` computed the missing bytes as `header + length - buffered`, which underflowed
     // when more than one frame (or bytes after a refused header) were buffered.
     let mut decoder = FrameDecoder::new(1024);
