@@ -110,22 +110,17 @@ fn a_bad_command_names_its_line() {
 fn clients_in_two_processes_share_a_host_in_a_third() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("todos.db");
-    // Take a free port, then give it to the host.
-    let addr = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().to_string()
-    };
+    // The host takes a free port and says which.
     let mut host = Command::new(APP)
-        .args(["--serve", &addr, "--db", db.to_str().unwrap()])
+        .args(["--serve", "127.0.0.1:0", "--db", db.to_str().unwrap()])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait for the host to listen.
-    let start = std::time::Instant::now();
-    while std::net::TcpStream::connect(&addr).is_err() {
-        assert!(start.elapsed().as_secs() < 30, "the host never listened");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let stderr = std::io::BufReader::new(host.stderr.take().unwrap());
+    let addr = std::io::BufRead::lines(stderr)
+        .map_while(Result::ok)
+        .find_map(|line| line.strip_prefix("serving todos on ").map(str::to_owned))
+        .expect("the host says where it listens");
     run(&["--connect", &addr], "add from one\n");
     let out = run(&["--connect", &addr], "add from two\ntoggle 1\n");
     host.kill().unwrap();
