@@ -12,6 +12,7 @@ mod chart;
 mod instructions;
 mod report;
 mod results;
+mod rounds;
 #[cfg(test)]
 mod tests;
 
@@ -36,6 +37,9 @@ pub(crate) struct Options {
     pub(crate) no_js: bool,
     /// Skip the instruction counts under callgrind.
     pub(crate) no_instructions: bool,
+    /// How many times to run the benches, one round after the other, so that each kernel
+    /// ratio comes with its spread (0 is taken as 1).
+    pub(crate) rounds: usize,
     /// Arguments passed to `cargo bench -p stateloom-benches` unchanged.
     pub(crate) extra: Vec<OsString>,
 }
@@ -56,7 +60,15 @@ pub(crate) fn run(root: &Path, options: &Options) -> anyhow::Result<()> {
         let sh = Shell::new()?;
         sh.change_dir(root);
         let extra = &options.extra;
-        cmd!(sh, "cargo bench -p stateloom-benches {extra...}").run()?;
+        // Rounds of an earlier run must not mix with this one's.
+        remove_if_present(&criterion.join(rounds::ROUNDS_FILE))?;
+        for round in 1..=options.rounds.max(1) {
+            if options.rounds > 1 {
+                eprintln!("bench: round {round} of {}", options.rounds);
+            }
+            cmd!(sh, "cargo bench -p stateloom-benches {extra...}").run()?;
+            rounds::record(&criterion, &results::collect(&criterion)?)?;
+        }
         // Results of an earlier run must not pass for this one's.
         remove_if_present(&criterion.join(results::JS_FILE))?;
         remove_if_present(&criterion.join(results::INSTRUCTIONS_FILE))?;
@@ -115,6 +127,7 @@ fn run_js_peers(sh: &Shell, root: &Path, out: &Path) -> anyhow::Result<()> {
 /// cannot be read or written.
 fn write_report(criterion: &Path, docs: &Path, machine: &Machine) -> anyhow::Result<[PathBuf; 2]> {
     let results = results::collect(criterion)?;
+    let rounds = rounds::load(criterion)?;
 
     let markdown = docs.join("benchmarks.md");
     let existing = match fs::read_to_string(&markdown) {
@@ -124,7 +137,7 @@ fn write_report(criterion: &Path, docs: &Path, machine: &Machine) -> anyhow::Res
             return Err(error).with_context(|| format!("cannot read {}", markdown.display()));
         }
     };
-    let generated = report::render(&results, machine);
+    let generated = report::render(&results, &rounds, machine);
     let text = report::splice(existing.as_deref(), &generated)
         .with_context(|| format!("cannot update {}", markdown.display()))?;
 

@@ -28,6 +28,8 @@ Tasks:
            [--no-run-benches]  only rewrite the report from the results already on disk
            [--no-js]           skip the JavaScript peers (benches/js, needs node and npm)
            [--no-instructions] skip the instruction counts under callgrind (needs valgrind)
+           [--rounds N]        run the benches N times in a row and report each kernel
+                               ratio's spread over the rounds
            [-- <args>]         pass <args> to `cargo bench -p stateloom-benches`
   docs     check links between pages and that every guide's examples run as doc tests,
            then build rustdoc with warnings denied and run the doc tests
@@ -97,6 +99,7 @@ fn bench_options(parser: &mut lexopt::Parser) -> anyhow::Result<bench::Options> 
             Some(Long("no-run-benches")) => options.no_run_benches = true,
             Some(Long("no-js")) => options.no_js = true,
             Some(Long("no-instructions")) => options.no_instructions = true,
+            Some(Long("rounds")) => options.rounds = parser.value()?.parse()?,
             Some(arg) => return Err(arg.unexpected().into()),
             None => return Ok(options),
         }

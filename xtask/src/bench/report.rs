@@ -15,6 +15,7 @@ use super::results::{
     BASELINE, INSTRUCTIONS_FILE, JS_FILE, MEMORY_FILE, Memory, PEER_WORKLOADS, Results,
     SIGNAL_GROUP, STATELOOM,
 };
+use super::rounds::Round;
 
 /// Opens the generated part of the report.
 pub(crate) const BEGIN: &str = "<!-- bench:begin -->";
@@ -115,7 +116,7 @@ fn utc_date(seconds: u64) -> String {
 }
 
 /// The generated part of the report, without the markers.
-pub(crate) fn render(results: &Results, machine: &Machine) -> String {
+pub(crate) fn render(results: &Results, rounds: &[Round], machine: &Machine) -> String {
     let mut out = String::new();
     let cores = match machine.cores {
         1 => "1 core".to_owned(),
@@ -148,6 +149,10 @@ pub(crate) fn render(results: &Results, machine: &Machine) -> String {
     );
     let _ = writeln!(out);
     out.push_str(&comparison_table(results));
+    let _ = writeln!(out);
+    let _ = writeln!(out, "## Rounds");
+    let _ = writeln!(out);
+    out.push_str(&super::rounds::table(results, rounds));
     let _ = writeln!(out);
     let _ = writeln!(out, "## Instruction counts");
     let _ = writeln!(out);

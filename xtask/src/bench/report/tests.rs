@@ -203,7 +203,7 @@ fn a_skipped_pair_shows_its_reason_shortened() {
 
 #[test]
 fn the_whole_generated_part() {
-    insta::assert_snapshot!(render(&results(), &machine()), @r"
+    insta::assert_snapshot!(render(&results(), &[], &machine()), @r"
     Command: `cargo xtask bench`
 
     Measured 2025-01-31 14:05 UTC.
@@ -233,6 +233,10 @@ fn the_whole_generated_part() {
     | `create_computeds_8src` | — | — | — | — | — | — | — |
     | `create_dispose` | — | — | — | — | — | — | — |
     | `zz_new_workload` | 1.00 µs | — | — | — | — | 3.00 µs (3.0x) | 3.0x (newlib) |
+
+    ## Rounds
+
+    One round was measured, so the ratios above have no spread: `cargo xtask bench --rounds 3` runs the suite three times and reports each ratio's spread here.
 
     ## Instruction counts
 
