@@ -41,6 +41,11 @@ pub const PROBE_ENV: &str = "STATELOOM_BENCH_PROBE";
 /// per-run setup or the process start-up.
 pub const REPEAT_ENV: &str = "STATELOOM_BENCH_REPEAT";
 
+/// The environment variable that times each group's pairs in reverse order when set to `1`:
+/// `cargo xtask bench --rounds` sets it in every other round, so that no library is always
+/// timed first (or last) in its group.
+pub const REVERSE_ENV: &str = "STATELOOM_BENCH_REVERSE";
+
 /// How long a probe may take before its pair is skipped.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -266,11 +271,14 @@ pub fn main(groups: &[Group], extra: impl FnOnce(&mut Criterion)) -> ExitCode {
     let args = Args::parse(std::env::args().skip(1));
     let mut criterion = Criterion::default().configure_from_args();
     for group in groups {
-        let selected: Vec<&Pair> = group
+        let mut selected: Vec<&Pair> = group
             .pairs
             .iter()
             .filter(|pair| args.selects(&format!("{}/{}", group.name, pair.library)))
             .collect();
+        if std::env::var(REVERSE_ENV).is_ok_and(|v| v == "1") {
+            selected.reverse();
+        }
         if selected.is_empty() {
             continue;
         }

@@ -66,7 +66,11 @@ pub(crate) fn run(root: &Path, options: &Options) -> anyhow::Result<()> {
             if options.rounds > 1 {
                 eprintln!("bench: round {round} of {}", options.rounds);
             }
-            cmd!(sh, "cargo bench -p stateloom-benches {extra...}").run()?;
+            // Every other round times each group's pairs in reverse order.
+            let reverse = if round % 2 == 0 { "1" } else { "0" };
+            cmd!(sh, "cargo bench -p stateloom-benches {extra...}")
+                .env("STATELOOM_BENCH_REVERSE", reverse)
+                .run()?;
             rounds::record(&criterion, &results::collect(&criterion)?)?;
         }
         // Results of an earlier run must not pass for this one's.

@@ -1,6 +1,7 @@
 //! Rounds: the kernel comparison run several times, so each ratio comes with its spread.
 //!
-//! `cargo xtask bench --rounds N` runs the benches `N` times in a row. After each round, the
+//! `cargo xtask bench --rounds N` runs the benches `N` times in a row, timing each group's
+//! pairs in reverse order in every other round (so no library is always first). After each round, the
 //! medians of the kernel workloads are appended to [`ROUNDS_FILE`]; the report then gives, per
 //! workload, the fastest peer's ratio over stateloom in every round (its median, lowest and
 //! highest), the ratio of instructions when they were counted, and a verdict: a workload is
@@ -137,7 +138,7 @@ pub(crate) fn table(results: &Results, rounds: &[Round]) -> String {
         return "One round was measured, so the ratios above have no spread: `cargo xtask bench --rounds 3` runs the suite three times and reports each ratio's spread here.\n".to_owned();
     }
     let mut out = format!(
-        "{} rounds, run one after the other. The ratio is the fastest peer's median over stateloom's in each round (above 1x, stateloom is faster); the verdict is `won` or `lost` only when every round agrees.\n\n",
+        "{} rounds, run one after the other, each group's pairs in reverse order every other round. The ratio is the fastest peer's median over stateloom's in each round (above 1x, stateloom is faster); the verdict is `won` or `lost` only when every round agrees.\n\n",
         rounds.len()
     );
     out.push_str("| workload | fastest peer | ratio, median of rounds | lowest – highest | instructions, peer / stateloom | verdict |\n|---|---|--:|--:|--:|---|\n");
