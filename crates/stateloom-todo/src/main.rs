@@ -118,7 +118,15 @@ fn run() -> Result<(), String> {
     let app = app::App::new(client);
     match &args.script {
         Some(source) => script::run(&app, source),
-        None => terminal::run(&app).map_err(|e| e.to_string()),
+        None => {
+            use std::io::IsTerminal;
+            if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+                return Err(
+                    "not a terminal: run it in one, or use --script FILE (- for stdin)".into(),
+                );
+            }
+            terminal::run(&app).map_err(|e| e.to_string())
+        }
     }
 }
 
