@@ -416,25 +416,10 @@ impl NetHost {
         self.add_waker(Box::new(move || {
             let _ = TcpStream::connect_timeout(&wake_addr(addr), Duration::from_secs(1));
         }));
-        let host = self.clone();
-        let thread = thread::Builder::new()
-            .name("stateloom-net-accept".into())
-            .spawn(move || {
-                for stream in listener.incoming() {
-                    if host.is_shut_down() {
-                        break;
-                    }
-                    match stream {
-                        Ok(stream) => host.accept(stream),
-                        // Out of descriptors, say: wait instead of spinning.
-                        Err(_) => thread::sleep(Duration::from_millis(10)),
-                    }
-                }
-            })?;
-        Ok(Listening {
-            local_addr: addr.to_string(),
-            thread,
-        })
+        self.accept_loop(
+            move || listener.accept().map(|(stream, _)| stream),
+            addr.to_string(),
+        )
     }
 
     /// Accepts Unix socket connections on `listener`, on a thread of its own, until
@@ -469,24 +454,10 @@ impl NetHost {
         self.add_waker(Box::new(move || {
             let _ = UnixStream::connect(&wake);
         }));
-        let host = self.clone();
-        let thread = thread::Builder::new()
-            .name("stateloom-net-accept".into())
-            .spawn(move || {
-                for stream in listener.incoming() {
-                    if host.is_shut_down() {
-                        break;
-                    }
-                    match stream {
-                        Ok(stream) => host.accept(stream),
-                        Err(_) => thread::sleep(Duration::from_millis(10)),
-                    }
-                }
-            })?;
-        Ok(Listening {
-            local_addr: path.display().to_string(),
-            thread,
-        })
+        self.accept_loop(
+            move || listener.accept().map(|(stream, _)| stream),
+            path.display().to_string(),
+        )
     }
 
     /// Serves one connection, on threads of its own: the handshake, then messages until
@@ -590,6 +561,31 @@ impl NetHost {
     /// ```
     pub fn is_shut_down(&self) -> bool {
         self.shared.stopped.load(Ordering::SeqCst)
+    }
+
+    /// Serves the connections `next_stream` accepts, on a thread of its own, until shutdown.
+    fn accept_loop<S: ByteStream>(
+        &self,
+        mut next_stream: impl FnMut() -> io::Result<S> + Send + 'static,
+        local_addr: String,
+    ) -> io::Result<Listening> {
+        let host = self.clone();
+        let thread = thread::Builder::new()
+            .name("stateloom-net-accept".into())
+            .spawn(move || {
+                loop {
+                    let stream = next_stream();
+                    if host.is_shut_down() {
+                        break;
+                    }
+                    match stream {
+                        Ok(stream) => host.accept(stream),
+                        // Out of descriptors, say: wait instead of spinning.
+                        Err(_) => thread::sleep(Duration::from_millis(10)),
+                    }
+                }
+            })?;
+        Ok(Listening { local_addr, thread })
     }
 
     fn add_waker(&self, wake: Box<dyn Fn() + Send>) {
