@@ -222,11 +222,7 @@ fn shutting_the_host_down_fails_the_calls_of_clients_that_do_not_reconnect() {
     let host = TestHost::start(NetHost::builder(), Some(gate));
     let client = connect(NetClient::builder().reconnect(false), &host.addr);
     let call = client.call("gate", "wait", ());
-    let start = std::time::Instant::now();
-    while host.host.stats().calls_in_flight == 0 {
-        assert!(start.elapsed() < PATIENCE);
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    eventually(|| host.host.stats().calls_in_flight > 0);
     host.host.shutdown();
     assert!(matches!(call.wait(), Err(Error::Transport(_))));
 }
