@@ -35,10 +35,30 @@ use crate::runtime::{NodeRef, try_with_runtime, with_runtime};
 /// ```
 #[track_caller]
 pub fn effect(f: impl FnMut() + 'static) -> Effect {
+    create_effect(f, Flags::DIRTY, Location::caller())
+}
+
+/// Creates the effect of a subscription: `f` reads one source, tracked, and hands the value
+/// to a callback, untracked. Such an effect may run without tracking once its first run has
+/// linked it to the source (see `Runtime::run_watcher`), and a committed write to a signal it
+/// is the only subscriber of calls it directly (see `Runtime::signal_changed`).
+///
+/// `f` must read the same single source on every run, and nothing else tracked.
+pub(crate) fn watch_effect(
+    f: impl FnMut() + 'static,
+    location: &'static Location<'static>,
+) -> Effect {
+    create_effect(f, Flags::DIRTY | Flags::WATCH, location)
+}
+
+fn create_effect(
+    f: impl FnMut() + 'static,
+    flags: Flags,
+    location: &'static Location<'static>,
+) -> Effect {
     let data = Payload::new(EffectData { f: RefCell::new(f) });
-    let location = Location::caller();
     with_runtime(|rt| {
-        let node = rt.create(NodeKind::Effect, Flags::DIRTY, data, location);
+        let node = rt.create(NodeKind::Effect, flags, data, location);
         rt.run_consumer(node.index);
         rt.flush_if_idle();
         Effect { node }

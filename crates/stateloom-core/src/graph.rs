@@ -280,6 +280,22 @@ impl Graph {
     }
 
     /// Pushes an effect on the flush queue unless it is already there.
+    /// Whether the live effect `index` is a subscription that can run without tracking
+    /// (`Runtime::run_watcher`): flagged `WATCH`, linked to its one source by an earlier run
+    /// (exactly one link), not running or being checked, and owning nothing a run would have
+    /// to dispose first.
+    #[inline]
+    pub(crate) fn watcher_ready(&self, index: u32) -> bool {
+        let node = self.nodes.at(index);
+        node.flags.contains(Flags::WATCH)
+            && !node
+                .flags
+                .intersects(Flags::RUNNING | Flags::CHECKING | Flags::HAS_CLEANUPS)
+            && node.first_child == NIL
+            && node.deps != NIL
+            && node.deps_tail == node.deps
+    }
+
     pub(crate) fn enqueue(&mut self, index: u32) {
         let generation = self.nodes.generation(index).expect("queued effect is live");
         let node = self.nodes.at_mut(index);

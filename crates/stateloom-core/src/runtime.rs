@@ -109,6 +109,9 @@ pub(crate) struct Runtime {
     pub(crate) flushing: Cell<bool>,
     /// Depth of nested consumer runs (for growing the stack).
     run_depth: Cell<u32>,
+    /// The subscription effect running untracked (`run_watcher`) that has not handed its value
+    /// to its callback yet, or `NIL`; see `notify_untracked`.
+    watching: Cell<u32>,
     /// The cycle error a panicking `get` raised, for the `try_get` that catches the unwind.
     pub(crate) cycle: Cell<Option<Error>>,
     pub(crate) batch_hook: RefCell<Option<BatchHook>>,
@@ -213,6 +216,7 @@ impl Runtime {
             batch_depth: Cell::new(0),
             flushing: Cell::new(false),
             run_depth: Cell::new(0),
+            watching: Cell::new(NIL),
             cycle: Cell::new(None),
             batch_hook: RefCell::new(None),
             scopes: RefCell::new(Vec::new()),
@@ -242,6 +246,24 @@ impl Runtime {
         };
         let _guard = self.enter(NIL, owner, self.stamp.get());
         f()
+    }
+
+    /// Calls a subscription's callback (`f`), untracked and owned by nobody, once its source
+    /// has been read.
+    ///
+    /// A subscription run by `run_watcher` does not re-track its read, so its link stays
+    /// while its `deps_tail` is `NIL`, as in a tracked run before the read: a change of the
+    /// source committed by the read itself is one it reads, not one that runs it again. From
+    /// here on the read counts as made, as a tracked read would have recorded it, so a change
+    /// committed during the callback runs the subscription again in the next round.
+    pub(crate) fn notify_untracked<R>(&self, f: impl FnOnce() -> R) -> R {
+        let watcher = self.watching.replace(NIL);
+        if watcher != NIL {
+            let mut graph = self.graph.borrow_mut();
+            let node = graph.nodes.at_mut(watcher);
+            node.deps_tail = node.deps;
+        }
+        self.untracked(true, f)
     }
 
     /// Runs `f` with `owner` as the owner of new nodes, untracked.
@@ -477,9 +499,36 @@ impl Runtime {
         self.batch_depth.get() == 0 && !self.flushing.get()
     }
 
-    /// Records a write that was committed at once: marks the subscribers and flushes.
+    /// Records a write that was committed at once (the runtime is idle): marks the
+    /// subscribers and flushes.
+    ///
+    /// When the signal's only subscriber is a subscription that can run untracked (see
+    /// [`watcher_ready`](Graph::watcher_ready)) and nothing else is scheduled, the flush's
+    /// first round would run exactly that subscription: it is called at once instead, without
+    /// marking, queueing or sorting, and the flush goes on from its second round only if the
+    /// call scheduled more.
     pub(crate) fn signal_changed(&self, index: u32) {
-        self.graph.borrow_mut().mark_changed(index);
+        let mut graph = self.graph.borrow_mut();
+        let link = graph.nodes.at(index).subs;
+        if link != NIL {
+            let l = graph.links.at(link);
+            let sub = l.sub;
+            if l.next_sub == NIL
+                && graph.queue.is_empty()
+                && graph.dirty_signals.is_empty()
+                && graph.watcher_ready(sub)
+                && !graph.nodes.at(sub).flags.contains(Flags::QUEUED)
+                && self.batch_hook.borrow().is_none()
+            {
+                let generation = graph.nodes.at(sub).generation();
+                graph.nodes.at_mut(sub).flags.insert(Flags::QUEUED);
+                drop(graph);
+                self.flush_one(sub, generation);
+                return;
+            }
+        }
+        graph.mark_changed(index);
+        drop(graph);
         self.flush_if_idle();
     }
 
@@ -596,6 +645,45 @@ impl Runtime {
         changed && !disposed.get()
     }
 
+    /// Runs a subscription effect that [`Graph::watcher_ready`] accepted, without tracking:
+    /// its one link stays as it is, so there is no stamp, no tracking context and no purge of
+    /// unread links. It owns what it creates and is disposed at the end of its run if it asks
+    /// to be, as any run.
+    pub(crate) fn run_watcher(&self, index: u32) {
+        let (ops, generation) = {
+            let mut graph = self.graph.borrow_mut();
+            let node = graph.nodes.at_mut(index);
+            debug_assert!(
+                !node.flags.intersects(Flags::RUNNING | Flags::CHECKING),
+                "stateloom internal error: node {index} runs inside its own run or check"
+            );
+            node.flags
+                .remove(Flags::DIRTY | Flags::PENDING | Flags::STALE);
+            node.flags.insert(Flags::RUNNING);
+            // Until the callback is called, the source's changes are ones this run reads (see
+            // `notify_untracked`).
+            node.deps_tail = NIL;
+            (node.payload.as_ptr(), node.generation())
+        };
+        // SAFETY: as in `run_consumer`: the node is `RUNNING` until `WatchGuard` drops, after
+        // the call below returns, and nothing frees the payload of a running node.
+        #[allow(unsafe_code)]
+        let ops = unsafe { ops.as_ref() };
+        let mut run = WatchGuard {
+            rt: self,
+            index,
+            finished: false,
+            active: self.active.replace(NIL),
+            owner: self.owner.replace(Owner { index, generation }),
+            watching: self.watching.replace(index),
+        };
+        self.batch_depth.set(self.batch_depth.get() + 1);
+        #[cfg(feature = "tracing")]
+        let _span = tracing::trace_span!("stateloom.run", node = index).entered();
+        ops.update();
+        run.finished = true;
+    }
+
     /// Whether `index`, a running node, was asked to be disposed when its run ends.
     #[cold]
     fn is_dispose_requested(&self, index: u32) -> bool {
@@ -631,6 +719,54 @@ impl Runtime {
         }
         let scopes = self.scopes.borrow();
         scopes.last().and_then(|scope| scope.lookup(node))
+    }
+}
+
+/// Ends a [`Runtime::run_watcher`] run: restores the context and the flags, and disposes the
+/// node if it asked to be while it ran.
+struct WatchGuard<'a> {
+    rt: &'a Runtime,
+    index: u32,
+    finished: bool,
+    active: u32,
+    owner: Owner,
+    watching: u32,
+}
+
+impl Drop for WatchGuard<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        let rt = self.rt;
+        rt.active.set(self.active);
+        rt.owner.set(self.owner);
+        rt.watching.set(self.watching);
+        rt.batch_depth.set(rt.batch_depth.get() - 1);
+        let dispose = {
+            let mut graph = rt.graph.borrow_mut();
+            let node = graph.nodes.at_mut(self.index);
+            // The links were not touched: the one link (or none, if its source was disposed
+            // meanwhile) is the whole list again.
+            node.deps_tail = node.deps;
+            node.flags.remove(Flags::RUNNING);
+            node.flags.contains(Flags::DISPOSE_REQUESTED)
+        };
+        if dispose {
+            self.dispose_after_run();
+        }
+    }
+}
+
+impl WatchGuard<'_> {
+    #[cold]
+    fn dispose_after_run(&self) {
+        if self.finished {
+            self.rt.dispose_index(self.index, true);
+        } else {
+            // Already unwinding: a second panic from a cleanup would abort the process.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.rt.dispose_index(self.index, true)
+            }));
+        }
     }
 }
 

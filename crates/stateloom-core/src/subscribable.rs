@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::effect::{Effect, effect};
+use crate::effect::{Effect, watch_effect};
 use crate::runtime::with_runtime;
 
 /// A value that can be read (tracked, inside computeds and effects) and subscribed to.
@@ -75,14 +75,17 @@ pub(crate) fn subscribe_to<T: ?Sized + 'static>(
     mut callback: impl FnMut(&T) + 'static,
 ) -> Subscription {
     let mut first = true;
-    let effect = effect(move || {
-        read(&mut |value| {
-            if first {
-                first = false;
-            } else {
-                with_runtime(|rt| rt.untracked(true, || callback(value)));
-            }
-        })
-    });
+    let effect = watch_effect(
+        move || {
+            read(&mut |value| {
+                if first {
+                    first = false;
+                } else {
+                    with_runtime(|rt| rt.notify_untracked(|| callback(value)));
+                }
+            })
+        },
+        std::panic::Location::caller(),
+    );
     Subscription { effect }
 }

@@ -68,6 +68,9 @@ impl Flags {
     /// user code, so unlinking or freeing it invalidates the check, and reading it is a cycle
     /// (it is being brought up to date), so it never runs meanwhile.
     pub(crate) const CHECKING: Flags = Flags(1 << 11);
+    /// Effect: a subscription (`Signal::subscribe`, `Computed::subscribe`), whose run reads
+    /// one source and calls back untracked. Once linked, it can run without re-tracking.
+    pub(crate) const WATCH: Flags = Flags(1 << 12);
 
     /// Where the node's kind starts; the flags above stay below it.
     const KIND_SHIFT: u32 = 13;

@@ -48,11 +48,53 @@ impl Runtime {
         if self.flushing.replace(true) {
             return;
         }
-        let _guard = FlushGuard(self);
+        let guard = FlushGuard(self);
         #[cfg(feature = "tracing")]
         let _span = tracing::debug_span!("stateloom.flush").entered();
-        let mut first_panic = None;
-        let mut rounds = 0;
+        self.flush_rounds(guard, 0, None);
+    }
+
+    /// A flush whose first round is the one subscription effect `index` (live, flagged
+    /// `QUEUED`, accepted by `Graph::watcher_ready`), which nothing else was scheduled with:
+    /// `Runtime::signal_changed` calls it instead of queueing the effect. The runtime must be
+    /// idle. Later rounds, if the effect's run scheduled anything, are the usual ones.
+    pub(crate) fn flush_one(&self, index: u32, generation: u32) {
+        debug_assert!(self.is_idle(), "a flush never nests");
+        self.flushing.set(true);
+        let guard = FlushGuard(self);
+        #[cfg(feature = "tracing")]
+        let _span = tracing::debug_span!("stateloom.flush").entered();
+        let first_panic = catch_unwind(AssertUnwindSafe(|| self.run_watcher(index))).err();
+        self.end_queued_run(index, generation);
+        if first_panic.is_none() && !self.has_work() {
+            return;
+        }
+        self.flush_rounds(guard, 1, first_panic);
+    }
+
+    /// After a queued effect's run: it leaves the queue, and goes back into it for the next
+    /// round if it was marked again after its run started (it wrote what it had read).
+    #[inline]
+    fn end_queued_run(&self, index: u32, generation: u32) {
+        let mut graph = self.graph.borrow_mut();
+        if graph.nodes.get(index, generation).is_some() {
+            let flags = &mut graph.nodes.at_mut(index).flags;
+            flags.remove(Flags::QUEUED);
+            if flags.intersects(Flags::DIRTY | Flags::PENDING) {
+                graph.enqueue(index);
+            }
+        }
+    }
+
+    /// The rounds of a flush, after the `rounds` already run; `first_panic` is the panic of an
+    /// earlier round, re-raised at the end.
+    fn flush_rounds(
+        &self,
+        guard: FlushGuard<'_>,
+        mut rounds: usize,
+        mut first_panic: Option<Box<dyn std::any::Any + Send>>,
+    ) {
+        let _guard = guard;
         loop {
             self.commit_written();
             let mut batch = {
@@ -94,16 +136,7 @@ impl Runtime {
                 {
                     first_panic.get_or_insert(payload);
                 }
-                let mut graph = self.graph.borrow_mut();
-                if graph.nodes.get(q.index, q.generation).is_some() {
-                    let flags = &mut graph.nodes.at_mut(q.index).flags;
-                    flags.remove(Flags::QUEUED);
-                    // Marked again after its run started (it wrote what it had read): it runs
-                    // in the next round.
-                    if flags.intersects(Flags::DIRTY | Flags::PENDING) {
-                        graph.enqueue(q.index);
-                    }
-                }
+                self.end_queued_run(q.index, q.generation);
             }
             // Hand the emptied buffer back so steady-state flushes do not allocate.
             batch.clear();
@@ -178,7 +211,7 @@ impl Runtime {
             return;
         }
         if flags.contains(Flags::DIRTY) {
-            self.run_consumer(index);
+            self.run_effect_now(index, flags);
             return;
         }
         if !flags.contains(Flags::PENDING) {
@@ -186,13 +219,24 @@ impl Runtime {
         }
         match self.check_dirty(index, generation) {
             Check::Dirty => {
-                self.run_consumer(index);
+                let flags = self.graph.borrow().nodes.at(index).flags;
+                self.run_effect_now(index, flags);
             }
             Check::Clean => {
                 let mut graph = self.graph.borrow_mut();
                 graph.nodes.at_mut(index).flags.remove(Flags::PENDING);
             }
             Check::Disposed => {}
+        }
+    }
+
+    /// Runs an effect that must run: a subscription that can, without tracking.
+    #[inline(always)]
+    fn run_effect_now(&self, index: u32, flags: Flags) {
+        if flags.contains(Flags::WATCH) && self.graph.borrow().watcher_ready(index) {
+            self.run_watcher(index);
+        } else {
+            self.run_consumer(index);
         }
     }
 }

@@ -12,6 +12,7 @@ mod ordering;
 mod ownership;
 mod reentrant;
 mod scope;
+mod subscriptions;
 mod writes;
 
 use std::cell::RefCell;
