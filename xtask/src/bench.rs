@@ -60,24 +60,29 @@ pub(crate) fn run(root: &Path, options: &Options) -> anyhow::Result<()> {
         let sh = Shell::new()?;
         sh.change_dir(root);
         let extra = &options.extra;
-        // Rounds of an earlier run must not mix with this one's.
+        // Rounds and results of an earlier run must not mix with, or pass for, this one's.
         remove_if_present(&criterion.join(rounds::ROUNDS_FILE))?;
+        remove_if_present(&criterion.join(results::JS_FILE))?;
+        remove_if_present(&criterion.join(results::INSTRUCTIONS_FILE))?;
+        let js = criterion.join(results::JS_FILE);
         for round in 1..=options.rounds.max(1) {
             if options.rounds > 1 {
                 eprintln!("bench: round {round} of {}", options.rounds);
             }
-            // Every other round times each group's pairs in reverse order.
-            let reverse = if round % 2 == 0 { "1" } else { "0" };
+            // Every other round times each group's pairs in reverse order, and the JavaScript
+            // peers before the Rust ones, so no library always runs first.
+            let reverse = round % 2 == 0;
+            if reverse && !options.no_js {
+                run_js_peers(&sh, root, &js)?;
+            }
             cmd!(sh, "cargo bench -p stateloom-benches {extra...}")
-                .env("STATELOOM_BENCH_REVERSE", reverse)
+                .env("STATELOOM_BENCH_REVERSE", if reverse { "1" } else { "0" })
                 .run()?;
+            if !reverse && !options.no_js {
+                run_js_peers(&sh, root, &js)?;
+            }
+            // The round's JavaScript medians are in `js` now, so they are recorded with it.
             rounds::record(&criterion, &results::collect(&criterion)?)?;
-        }
-        // Results of an earlier run must not pass for this one's.
-        remove_if_present(&criterion.join(results::JS_FILE))?;
-        remove_if_present(&criterion.join(results::INSTRUCTIONS_FILE))?;
-        if !options.no_js {
-            run_js_peers(&sh, root, &criterion.join(results::JS_FILE))?;
         }
         if !options.no_instructions {
             instructions::run(&sh, root, &criterion)?;

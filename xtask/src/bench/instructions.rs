@@ -2,8 +2,8 @@
 //! writes them to [`INSTRUCTIONS_FILE`] for the report.
 //!
 //! Each pair runs in its bench executable in repeat mode ([`REPEAT_ENV`]), which builds and
-//! checks the pair once and then runs its timed part [`RUNS`] times inside functions named
-//! `timed_*`.
+//! checks the pair once and then runs its timed part [`RUNS`] times (once for the
+//! dynamic-graph workloads, see [`runs_and_timeout`]) inside functions named `timed_*`.
 //! Callgrind counts only inside those functions, so the total is [`RUNS`] times the
 //! instructions criterion's timed code executes, without the process start-up, the build, the
 //! check or the per-run setup.
@@ -38,6 +38,17 @@ pub(crate) const RUNS: u64 = 3;
 
 /// How long one pair may take under callgrind before it is killed and left uncounted.
 pub(crate) const TIMEOUT: Duration = Duration::from_secs(180);
+
+/// The timed runs and the time limit of `group` under callgrind: the dynamic-graph workloads
+/// execute about a thousand times more instructions per run than the others, and the count of
+/// a run does not vary (the workload is seeded), so one run is counted, with a longer limit.
+pub(crate) fn runs_and_timeout(group: &str) -> (u64, Duration) {
+    if group.starts_with("dyn_") {
+        (1, Duration::from_secs(900))
+    } else {
+        (RUNS, TIMEOUT)
+    }
+}
 
 /// Callgrind's options: count only inside the harness's `timed_*` functions, and keep no
 /// profile file, since only the total on stderr is read.
@@ -132,18 +143,19 @@ fn count_in_executable(
     let executable = executables
         .get(target)
         .ok_or_else(|| format!("`cargo bench --no-run` built no `{target}` executable"))?;
+    let (runs, timeout) = runs_and_timeout(group);
     let mut command = Command::new("valgrind");
     command
         .args(CALLGRIND_ARGS)
         .arg(&executable.path)
-        .env(REPEAT_ENV, format!("{group}:{library}:{RUNS}"))
+        .env(REPEAT_ENV, format!("{group}:{library}:{runs}"))
         .current_dir(&executable.dir);
-    count_pair(command, RUNS, TIMEOUT)
+    count_pair(command, runs, timeout)
 }
 
 /// The bench target whose executable holds `group`'s pairs.
 pub(crate) fn executable_for(group: &str) -> Option<&'static str> {
-    if group.starts_with("kairo_") || group.starts_with("cellx_") {
+    if group.starts_with("kairo_") || group.starts_with("cellx_") || group.starts_with("dyn_") {
         Some("core_propagation")
     } else if group.starts_with("create_") {
         Some("core_creation")

@@ -168,6 +168,11 @@ pub(crate) const WORKLOADS: &[&str] = &[
     "create_computeds_10k_1src",
     "create_computeds_8src",
     "create_dispose",
+    "dyn_simple_component",
+    "dyn_dynamic_component",
+    "dyn_large_web_app",
+    "dyn_wide_dense",
+    "dyn_very_dynamic",
 ];
 
 /// The libraries, in the order the report lists them; `stateloom` is what ratios are taken to.

@@ -65,6 +65,7 @@ fn each_group_has_its_executable() {
     assert_eq!(executable_for("kairo_deep"), Some("core_propagation"));
     assert_eq!(executable_for("cellx_2500"), Some("core_propagation"));
     assert_eq!(executable_for("create_dispose"), Some("core_creation"));
+    assert_eq!(executable_for("dyn_wide_dense"), Some("core_propagation"));
     assert_eq!(executable_for("atom_fanout_1000"), None);
     // Every workload of the comparison can be counted.
     for workload in WORKLOADS {
@@ -177,4 +178,12 @@ fn a_pair_that_takes_too_long_is_killed() {
         Err("did not finish in 1 s under callgrind".to_owned())
     );
     assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn the_dynamic_graph_workloads_are_counted_over_one_run_with_a_longer_limit() {
+    assert_eq!(runs_and_timeout("kairo_deep"), (RUNS, TIMEOUT));
+    let (runs, timeout) = runs_and_timeout("dyn_simple_component");
+    assert_eq!(runs, 1);
+    assert!(timeout > TIMEOUT);
 }
