@@ -40,6 +40,10 @@ pub(crate) struct Options {
     /// How many times to run the benches, one round after the other, so that each kernel
     /// ratio comes with its spread (0 is taken as 1).
     pub(crate) rounds: usize,
+    /// Only count instructions (no benches, no JavaScript peers), then rewrite the report.
+    pub(crate) instructions_only: bool,
+    /// Count only these libraries' pairs; the others keep the counts already on disk.
+    pub(crate) libraries: Vec<String>,
     /// Arguments passed to `cargo bench -p stateloom-benches` unchanged.
     pub(crate) extra: Vec<OsString>,
 }
@@ -54,7 +58,11 @@ pub(crate) struct Options {
 /// A pair that fails under callgrind is only left uncounted.
 pub(crate) fn run(root: &Path, options: &Options) -> anyhow::Result<()> {
     let criterion = criterion_dir(root)?;
-    if !options.no_run_benches {
+    if options.instructions_only {
+        let sh = Shell::new()?;
+        sh.change_dir(root);
+        instructions::run(&sh, root, &criterion, &options.libraries)?;
+    } else if !options.no_run_benches {
         // The bench binaries append to this file, so an old run's skips must go first.
         remove_if_present(&criterion.join(results::SKIPPED_FILE))?;
         let sh = Shell::new()?;
@@ -63,7 +71,9 @@ pub(crate) fn run(root: &Path, options: &Options) -> anyhow::Result<()> {
         // Rounds and results of an earlier run must not mix with, or pass for, this one's.
         remove_if_present(&criterion.join(rounds::ROUNDS_FILE))?;
         remove_if_present(&criterion.join(results::JS_FILE))?;
-        remove_if_present(&criterion.join(results::INSTRUCTIONS_FILE))?;
+        if !options.no_instructions {
+            remove_if_present(&criterion.join(results::INSTRUCTIONS_FILE))?;
+        }
         let js = criterion.join(results::JS_FILE);
         for round in 1..=options.rounds.max(1) {
             if options.rounds > 1 {
@@ -85,7 +95,7 @@ pub(crate) fn run(root: &Path, options: &Options) -> anyhow::Result<()> {
             rounds::record(&criterion, &results::collect(&criterion)?)?;
         }
         if !options.no_instructions {
-            instructions::run(&sh, root, &criterion)?;
+            instructions::run(&sh, root, &criterion, &options.libraries)?;
         }
     }
     let machine = Machine::detect()?;

@@ -30,6 +30,11 @@ Tasks:
            [--no-instructions] skip the instruction counts under callgrind (needs valgrind)
            [--rounds N]        run the benches N times in a row and report each kernel
                                ratio's spread over the rounds
+           [--instructions-only]
+                               only count instructions under callgrind, then rewrite the
+                               report from the results on disk
+           [--library NAME]    count only NAME's pairs (repeatable); the other pairs keep
+                               the counts already on disk
            [-- <args>]         pass <args> to `cargo bench -p stateloom-benches`
   docs     check links between pages and that every guide's examples run as doc tests,
            then build rustdoc with warnings denied and run the doc tests
@@ -100,6 +105,8 @@ fn bench_options(parser: &mut lexopt::Parser) -> anyhow::Result<bench::Options> 
             Some(Long("no-js")) => options.no_js = true,
             Some(Long("no-instructions")) => options.no_instructions = true,
             Some(Long("rounds")) => options.rounds = parser.value()?.parse()?,
+            Some(Long("instructions-only")) => options.instructions_only = true,
+            Some(Long("library")) => options.libraries.push(parser.value()?.string()?),
             Some(arg) => return Err(arg.unexpected().into()),
             None => return Ok(options),
         }

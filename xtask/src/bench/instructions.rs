@@ -71,6 +71,10 @@ pub(crate) struct Executable {
 /// the counts to [`INSTRUCTIONS_FILE`] under `criterion`; without valgrind it says so and
 /// writes nothing.
 ///
+/// With `only` non-empty, only the pairs of those libraries are counted, and the other pairs
+/// keep the counts the file already holds (counts do not depend on the machine's load, so the
+/// peers' need not be taken again after a change to stateloom).
+///
 /// A pair that fails, or takes longer than [`TIMEOUT`], is recorded as not counted with the
 /// reason; it does not stop the others.
 ///
@@ -78,7 +82,12 @@ pub(crate) struct Executable {
 ///
 /// Fails when the bench executables cannot be built or listed, or when the skip file cannot be
 /// read or the instructions file cannot be written.
-pub(crate) fn run(sh: &Shell, root: &Path, criterion: &Path) -> anyhow::Result<()> {
+pub(crate) fn run(
+    sh: &Shell,
+    root: &Path,
+    criterion: &Path,
+    only: &[String],
+) -> anyhow::Result<()> {
     let has_valgrind = cmd!(sh, "valgrind --version")
         .quiet()
         .ignore_stdout()
@@ -100,6 +109,11 @@ pub(crate) fn run(sh: &Shell, root: &Path, criterion: &Path) -> anyhow::Result<(
     let executables = parse_executables(&messages);
     let skipped = results::read_skipped(criterion)?;
 
+    let mut kept = if only.is_empty() {
+        BTreeMap::new()
+    } else {
+        results::read_instructions(criterion)?
+    };
     let pairs: Vec<(&str, &str)> = WORKLOADS
         .iter()
         .flat_map(|group| LIBRARIES.iter().map(move |library| (*group, *library)))
@@ -107,6 +121,12 @@ pub(crate) fn run(sh: &Shell, root: &Path, criterion: &Path) -> anyhow::Result<(
     let mut counts = Vec::with_capacity(pairs.len());
     for (index, (group, library)) in pairs.iter().copied().enumerate() {
         let id = (group.to_owned(), library.to_owned());
+        if !is_selected(only, library) {
+            if let Some(count) = kept.remove(&id) {
+                counts.push((id, count));
+            }
+            continue;
+        }
         let outcome = match skipped.get(&id) {
             Some(reason) => Err(reason.clone()),
             None => count_in_executable(&executables, group, library),
@@ -129,6 +149,11 @@ pub(crate) fn run(sh: &Shell, root: &Path, criterion: &Path) -> anyhow::Result<(
 
     let path = criterion.join(INSTRUCTIONS_FILE);
     fs::write(&path, to_json(&counts)).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Whether `library`'s pairs are counted when only `only`'s are asked for (all when empty).
+pub(crate) fn is_selected(only: &[String], library: &str) -> bool {
+    only.is_empty() || only.iter().any(|l| l == library)
 }
 
 /// Counts one pair in the bench executable that holds its group; `Err` says why it has no

@@ -581,6 +581,21 @@ fn parse_js(text: &str) -> anyhow::Result<(JsVersions, Medians)> {
 /// objects, with `"skipped": "<reason>"` in place of `"instructions"` for a pair not counted.
 ///
 /// If a pair is listed twice, the last entry wins.
+/// The instruction counts already under `criterion`, by `(group, library)`; none if there is
+/// no instructions file.
+///
+/// # Errors
+///
+/// Fails when the file cannot be read or parsed.
+pub(crate) fn read_instructions(
+    criterion: &Path,
+) -> anyhow::Result<BTreeMap<(String, String), InstructionCount>> {
+    match read_if_present(&criterion.join(INSTRUCTIONS_FILE))? {
+        Some(text) => parse_instructions(&text).context(INSTRUCTIONS_FILE),
+        None => Ok(BTreeMap::new()),
+    }
+}
+
 fn parse_instructions(text: &str) -> anyhow::Result<BTreeMap<(String, String), InstructionCount>> {
     let rows: Value = serde_json::from_str(text)?;
     let rows = rows.as_array().context("expected a JSON array")?;

@@ -187,3 +187,33 @@ fn the_dynamic_graph_workloads_are_counted_over_one_run_with_a_longer_limit() {
     assert_eq!(runs, 1);
     assert!(timeout > TIMEOUT);
 }
+
+#[test]
+fn a_library_filter_selects_only_its_pairs() {
+    assert!(is_selected(&[], "alien_signals"));
+    let only = ["stateloom".to_owned()];
+    assert!(is_selected(&only, "stateloom"));
+    assert!(!is_selected(&only, "alien_signals"));
+}
+
+#[test]
+fn counts_on_disk_read_back_for_a_partial_recount() {
+    let dir = TempDir::new("instructions-kept");
+    let counts = [
+        (
+            ("kairo_deep".to_owned(), "alien_signals".to_owned()),
+            InstructionCount::Counted(1_266_000),
+        ),
+        (
+            ("kairo_deep".to_owned(), "reactive_graph".to_owned()),
+            InstructionCount::NotCounted("did not finish".to_owned()),
+        ),
+    ];
+    std::fs::write(dir.0.join(INSTRUCTIONS_FILE), to_json(&counts)).unwrap();
+    let kept = results::read_instructions(&dir.0).unwrap();
+    assert_eq!(kept.len(), 2);
+    assert_eq!(kept[&counts[0].0], counts[0].1);
+    assert_eq!(kept[&counts[1].0], counts[1].1);
+    let empty = TempDir::new("instructions-none");
+    assert!(results::read_instructions(&empty.0).unwrap().is_empty());
+}

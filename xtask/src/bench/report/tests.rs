@@ -232,6 +232,11 @@ fn the_whole_generated_part() {
     | `create_computeds_10k_1src` | — | — | — | — | — | — | — |
     | `create_computeds_8src` | — | — | — | — | — | — | — |
     | `create_dispose` | — | — | — | — | — | — | — |
+    | `dyn_simple_component` | — | — | — | — | — | — | — |
+    | `dyn_dynamic_component` | — | — | — | — | — | — | — |
+    | `dyn_large_web_app` | — | — | — | — | — | — | — |
+    | `dyn_wide_dense` | — | — | — | — | — | — | — |
+    | `dyn_very_dynamic` | — | — | — | — | — | — | — |
     | `zz_new_workload` | 1.00 µs | — | — | — | — | 3.00 µs (3.0x) | 3.0x (newlib) |
 
     ## Rounds
@@ -261,6 +266,11 @@ fn the_whole_generated_part() {
     | `create_computeds_10k_1src` | — | — | — | — | — | — | — |
     | `create_computeds_8src` | — | — | — | — | — | — | — |
     | `create_dispose` | — | — | — | — | — | — | — |
+    | `dyn_simple_component` | — | — | — | — | — | — | — |
+    | `dyn_dynamic_component` | — | — | — | — | — | — | — |
+    | `dyn_large_web_app` | — | — | — | — | — | — | — |
+    | `dyn_wide_dense` | — | — | — | — | — | — | — |
+    | `dyn_very_dynamic` | — | — | — | — | — | — | — |
     | `zz_new_workload` | — | — | — | — | — | — | — |
 
     ## Single operations
