@@ -11,7 +11,10 @@
 
 import { readFileSync } from 'node:fs';
 
+import { CELLX } from './kernel/cellx.mjs';
+import { CREATION } from './kernel/creation.mjs';
 import { DYNAMIC } from './kernel/dynamic.mjs';
+import { KAIRO } from './kernel/kairo.mjs';
 import { LIBRARIES } from './kernel/libraries.mjs';
 
 // Read from the installed packages: neither exports its `package.json`.
@@ -84,7 +87,8 @@ function batched(bench, workload, lib) {
 
 export function workloads({ bench }) {
   const all = [];
-  for (const workload of DYNAMIC) {
+  // The order of `propagation_groups`, then `creation_groups`, in `benches/src/workloads.rs`.
+  for (const workload of [...KAIRO, ...CELLX, ...DYNAMIC, ...CREATION]) {
     const run = workload.build ? steady : batched;
     for (const lib of LIBRARIES) {
       all.push(run(bench, workload, lib));
