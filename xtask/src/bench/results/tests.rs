@@ -132,6 +132,48 @@ fn javascript_results_join_the_medians_with_their_versions() {
 }
 
 #[test]
+fn the_kernel_peers_on_v8_join_every_workload_as_their_own_columns() {
+    let dir = TempDir::new("js-kernel");
+    write_benchmark(&dir.0, "kairo_deep", "stateloom", 1.0e4);
+    // The shape `benches/js/peers/kernel.mjs` writes: every kernel group for both libraries.
+    let v8 = ["alien_signals_v8", "preact_signals_v8"];
+    let rows: Vec<String> = WORKLOADS
+        .iter()
+        .flat_map(|group| {
+            v8.map(|library| {
+                format!(
+                    r#"{{"group":"{group}","library":"{library}","median_ns":1234.5,"samples":5}}"#
+                )
+            })
+        })
+        .collect();
+    fs::write(
+        dir.0.join(JS_FILE),
+        format!(
+            r#"{{"node":"v20.20.2","alienSignals":"3.2.1","preactSignalsCore":"1.14.5","results":[{}]}}"#,
+            rows.join(",")
+        ),
+    )
+    .unwrap();
+
+    let results = collect(&dir.0).unwrap();
+
+    for group in WORKLOADS {
+        for library in v8 {
+            assert_eq!(
+                results.median(group, library),
+                Some(1234.5),
+                "{group}/{library}"
+            );
+        }
+    }
+    assert_eq!(results.workloads(), *WORKLOADS);
+    let libraries = results.libraries();
+    assert_eq!(libraries[..LIBRARIES.len()], *LIBRARIES);
+    assert_eq!(libraries[LIBRARIES.len()..], v8);
+}
+
+#[test]
 fn a_javascript_result_without_a_median_is_an_error() {
     let dir = TempDir::new("js-broken");
     write_benchmark(&dir.0, "kairo_deep", "stateloom", 1.0);
