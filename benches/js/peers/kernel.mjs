@@ -11,10 +11,6 @@
 
 import { readFileSync } from 'node:fs';
 
-import { CELLX } from './kernel/cellx.mjs';
-import { CREATION } from './kernel/creation.mjs';
-import { DYNAMIC } from './kernel/dynamic.mjs';
-import { KAIRO } from './kernel/kairo.mjs';
 import { LIBRARIES } from './kernel/libraries.mjs';
 
 // Read from the installed packages: neither exports its `package.json`.
@@ -85,14 +81,35 @@ function batched(bench, workload, lib) {
     });
 }
 
+// The workload modules, in the order of `propagation_groups`, then `creation_groups`, in
+// `benches/src/workloads.rs`.
+const MODULES = ['kairo', 'cellx', 'dynamic', 'creation'];
+
+// Each library gets its own instance of the workload modules (the query makes a distinct module
+// URL), so V8's type feedback and inlining decisions for one library's graphs never mix with the
+// other's, as the Rust workloads are monomorphised per library.
+const PER_LIBRARY = await Promise.all(
+  LIBRARIES.map(async (lib) => {
+    const groups = [];
+    for (const name of MODULES) {
+      const module = await import(`./kernel/${name}.mjs?library=${lib.library}`);
+      groups.push(...module.WORKLOADS);
+    }
+    return groups;
+  }),
+);
+
 export function workloads({ bench }) {
   const all = [];
-  // The order of `propagation_groups`, then `creation_groups`, in `benches/src/workloads.rs`.
-  for (const workload of [...KAIRO, ...CELLX, ...DYNAMIC, ...CREATION]) {
-    const run = workload.build ? steady : batched;
-    for (const lib of LIBRARIES) {
+  for (let g = 0; g < PER_LIBRARY[0].length; g++) {
+    LIBRARIES.forEach((lib, l) => {
+      const workload = PER_LIBRARY[l][g];
+      if (workload.group !== PER_LIBRARY[0][g].group) {
+        throw new Error(`kernel workloads out of order: ${workload.group} for ${lib.library}`);
+      }
+      const run = workload.build ? steady : batched;
       all.push(run(bench, workload, lib));
-    }
+    });
   }
   return all;
 }

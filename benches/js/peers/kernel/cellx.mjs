@@ -93,4 +93,4 @@ function cellx(layers) {
 }
 
 /** The cellx groups, in the order of `propagation_groups` in `benches/src/workloads.rs`. */
-export const CELLX = [cellx(1000), cellx(2500)];
+export const WORKLOADS = [cellx(1000), cellx(2500)];

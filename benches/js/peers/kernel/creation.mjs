@@ -149,7 +149,7 @@ const createDispose = {
 };
 
 /** The creation groups, in the order of `creation_groups` in `benches/src/workloads.rs`. */
-export const CREATION = [
+export const WORKLOADS = [
   createSignals(1000),
   createSignals(10_000),
   createComputeds,

@@ -142,4 +142,4 @@ function dynamic(config) {
 }
 
 /** The dynamic-graph groups, in the order of `propagation_groups` in `benches/src/workloads.rs`. */
-export const DYNAMIC = CONFIGS.map(dynamic);
+export const WORKLOADS = CONFIGS.map(dynamic);

@@ -333,7 +333,7 @@ function unstable(lib) {
 }
 
 /** The kairo groups, in the order of `propagation_groups` in `benches/src/workloads.rs`. */
-export const KAIRO = [
+export const WORKLOADS = [
   { group: 'kairo_avoidable', build: avoidable },
   { group: 'kairo_broad', build: broad },
   { group: 'kairo_deep', build: deep },
