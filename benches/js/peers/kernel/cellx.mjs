@@ -53,10 +53,7 @@ function cellx(layers) {
     setup(lib) {
       const { value, dispose } = lib.root(() => {
         const start = START.map((v) => lib.signal(v));
-        let end = layer(
-          lib,
-          start.map((s) => s.read),
-        );
+        let end = layer(lib, start.map((s) => s.read));
         for (let l = 1; l < layers; l++) {
           end = layer(lib, end);
         }
@@ -78,7 +75,8 @@ function cellx(layers) {
     check({ before, after }) {
       if (!same(before, expectedBefore) || !same(after, expectedAfter)) {
         throw new Error(
-          `check failed: end values ${before} then ${after}, expected ${expectedBefore} then ${expectedAfter}`,
+          `check failed: end values ${before} then ${after}, ` +
+            `expected ${expectedBefore} then ${expectedAfter}`,
         );
       }
       const upstream = UPSTREAM[layers];

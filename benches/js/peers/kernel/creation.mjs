@@ -40,7 +40,8 @@ function createSignals(n) {
         sum += s.read();
       }
       if (value.length !== n || sum !== triangular(n)) {
-        fail('signal values', `${value.length} signals summing to ${sum}`, `${n} summing to ${triangular(n)}`);
+        const expected = `${n} summing to ${triangular(n)}`;
+        fail('signal values', `${value.length} signals summing to ${sum}`, expected);
       }
     },
     dispose(root) {
