@@ -63,14 +63,17 @@ fn create<T: 'static, F: Fn() -> T + 'static, E: Fn(&T, &T) -> bool + 'static>(
     equals: E,
     location: &'static Location<'static>,
 ) -> Computed<T> {
-    let data = Payload::new(ComputedData {
+    let data = ComputedData {
         cell: ComputedCell {
             value: RefCell::new(None),
         },
         equals,
         f,
+    };
+    let node = with_runtime(|rt| {
+        let payload = Payload::new(&rt.blocks, data);
+        rt.create(NodeKind::Computed, Flags::DIRTY, payload, location)
     });
-    let node = with_runtime(|rt| rt.create(NodeKind::Computed, Flags::DIRTY, data, location));
     Computed {
         node,
         _marker: PhantomData,

@@ -42,13 +42,19 @@ pub fn runtime_stats() -> RuntimeStats {
 }
 
 /// How many nodes and links this thread's runtime has room for without allocating: the
-/// capacity of its arenas, live slots included.
+/// capacity of its arenas, live slots included, and the payload memory kept for reuse.
 ///
 /// Disposal keeps freed slots for reuse, so a graph that is disposed and built again takes no
 /// new memory. Once less than a quarter of the slots are live after a disposal, the vacant
 /// slots at the end of each arena are given back, down to twice the live count but never
 /// below 4,096 slots per arena ([`set_retained_slots`]); a vacant slot below the highest live
 /// one stays.
+///
+/// Disposal also keeps the memory block of each dropped payload of up to 256 bytes (a
+/// signal's value, a computed's closure and value, an effect's closure), for the next node
+/// whose payload has the same size rounded up to 8 bytes: at most 256 KiB in all and
+/// 128 KiB per size. When the arenas give slots back, the blocks are cut to as many as the
+/// node arena has room for.
 ///
 /// # Examples
 /// ```
@@ -61,7 +67,9 @@ pub fn runtime_stats() -> RuntimeStats {
 /// });
 /// assert!(runtime_capacity().nodes >= 100_000);
 /// root.dispose();
-/// assert!(runtime_capacity().nodes < 100_000);
+/// let after = runtime_capacity();
+/// assert!(after.nodes < 100_000);
+/// assert!(after.payload_bytes <= 16 * after.nodes); // one 16-byte block per free slot at most
 /// ```
 pub fn runtime_capacity() -> RuntimeCapacity {
     with_runtime(|rt| {
@@ -69,6 +77,7 @@ pub fn runtime_capacity() -> RuntimeCapacity {
         RuntimeCapacity {
             nodes: graph.nodes.capacity(),
             links: graph.links.capacity(),
+            payload_bytes: rt.blocks.cached_bytes(),
         }
     })
 }
@@ -83,6 +92,9 @@ pub struct RuntimeCapacity {
     pub nodes: usize,
     /// Link slots, live or vacant.
     pub links: usize,
+    /// Bytes of memory blocks of dropped payloads (values and closures of disposed nodes)
+    /// kept for the next nodes whose payloads have the same size.
+    pub payload_bytes: usize,
 }
 
 /// Sets how many node slots and link slots this thread's runtime keeps for reuse, however

@@ -56,9 +56,10 @@ fn create_effect(
     flags: Flags,
     location: &'static Location<'static>,
 ) -> Effect {
-    let data = Payload::new(EffectData { f: RefCell::new(f) });
+    let data = EffectData { f: RefCell::new(f) };
     with_runtime(|rt| {
-        let node = rt.create(NodeKind::Effect, flags, data, location);
+        let payload = Payload::new(&rt.blocks, data);
+        let node = rt.create(NodeKind::Effect, flags, payload, location);
         rt.run_consumer(node.index);
         rt.flush_if_idle();
         Effect { node }

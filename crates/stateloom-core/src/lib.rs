@@ -69,6 +69,7 @@ mod effect;
 mod erased;
 mod error;
 mod graph;
+mod pool;
 mod root;
 mod runtime;
 mod scope;

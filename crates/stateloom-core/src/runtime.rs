@@ -25,6 +25,7 @@ use std::rc::Rc;
 use crate::arena::{NIL, Slot};
 use crate::error::{Error, Origin};
 use crate::graph::{Flags, Freed, Graph, GraphCell, Node, NodeKind, Payload, payload_prefix};
+use crate::pool::BlockPool;
 
 /// The marker inside typed handles: covariant in `T` without owning one, and neither `Send`
 /// nor `Sync`, because a handle only means something on the thread whose graph holds its node.
@@ -124,6 +125,8 @@ pub(crate) struct Runtime {
     pub(crate) flush_round_limit: Cell<usize>,
     /// Node and link slots kept for reuse however few nodes are live (`set_retained_slots`).
     pub(crate) retained_slots: Cell<usize>,
+    /// Blocks of dropped payloads, kept for the next payloads of the same size.
+    pub(crate) blocks: BlockPool,
 }
 
 thread_local! {
@@ -224,6 +227,7 @@ impl Runtime {
             graveyard: RefCell::new(Vec::new()),
             flush_round_limit: Cell::new(flush::DEFAULT_FLUSH_ROUND_LIMIT),
             retained_slots: Cell::new(dispose::DEFAULT_RETAINED_SLOTS),
+            blocks: BlockPool::new(),
         }
     }
 

@@ -66,14 +66,17 @@ fn create<T: 'static, E: Fn(&T, &T) -> bool + 'static>(
     equals: E,
     location: &'static Location<'static>,
 ) -> Signal<T> {
-    let data = Payload::new(SignalData {
+    let data = SignalData {
         cell: SignalCell {
             value: UnsafeCell::new(value),
             pending: UnsafeCell::new(MaybeUninit::uninit()),
         },
         equals,
+    };
+    let node = with_runtime(|rt| {
+        let payload = Payload::new(&rt.blocks, data);
+        rt.create(NodeKind::Signal, Flags::default(), payload, location)
     });
-    let node = with_runtime(|rt| rt.create(NodeKind::Signal, Flags::default(), data, location));
     Signal {
         node,
         _marker: PhantomData,

@@ -1,11 +1,14 @@
 //! Graph nodes: their flags, kinds, list heads and the type-erased operations on their payloads.
-#![allow(unsafe_code)] // `Payload` owns its box through a raw pointer; see its invariant.
+#![allow(unsafe_code)] // `Payload` owns its block through a raw pointer; see its invariant.
 
+use std::alloc::Layout;
 use std::any::Any;
 use std::panic::Location;
 use std::ptr::NonNull;
 
 use crate::arena::{NIL, Slot};
+use crate::pool::{BlockPool, free_block};
+use crate::runtime::try_with_runtime;
 
 /// What a node is. Signals are sources, effects are consumers, computeds are both, roots only own.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -164,19 +167,23 @@ pub(crate) trait NodeOps {
     unsafe fn discard_pending(&self) {}
 }
 
-/// A node's payload: an owning pointer to its boxed, type-erased storage.
+/// A node's payload: an owning pointer to its type-erased storage, in a block from the
+/// runtime's [`BlockPool`] (or from the global allocator for a large payload).
 ///
 /// Unlike a `Box`, moving it asserts nothing about the pointee, so a pointer the runtime took
 /// from it stays usable after the node is freed and its payload moved to the graveyard
 /// (`Runtime::release_payload`).
 ///
 /// # Invariants
-/// `ptr` came from `Box::into_raw` and is freed only by `Drop`.
+/// `ptr` points at a live value, freed only by `Drop`. Its memory is a block that
+/// [`BlockPool::take`] returned for the value's layout (nothing for a zero-sized value), so
+/// dropping the value and giving the block back to a pool, or freeing it with
+/// [`free_block`], releases it.
 pub(crate) struct Payload {
     ptr: NonNull<dyn NodeOps>,
 }
 
-/// The payload of a root or a vacant slot: nothing, and boxing it allocates nothing.
+/// The payload of a root or a vacant slot: nothing, and storing it allocates nothing.
 struct NoPayload;
 
 impl NodeOps for NoPayload {
@@ -188,15 +195,24 @@ impl NodeOps for NoPayload {
 impl Payload {
     /// The payload of a node that holds nothing (a root, a vacant slot); allocates nothing.
     pub(crate) fn none() -> Self {
-        Self::new(NoPayload)
+        let ptr: NonNull<NoPayload> = NonNull::dangling();
+        Self { ptr }
     }
 
-    /// Boxes `ops`.
-    pub(crate) fn new(ops: impl NodeOps + 'static) -> Self {
-        let boxed: Box<dyn NodeOps> = Box::new(ops);
-        Self {
-            ptr: NonNull::from(Box::leak(boxed)),
-        }
+    /// Moves `ops` into a block taken from `pool`.
+    #[inline]
+    pub(crate) fn new<P: NodeOps + 'static>(pool: &BlockPool, ops: P) -> Self {
+        let layout = Layout::new::<P>();
+        let ptr: NonNull<P> = if layout.size() == 0 {
+            NonNull::dangling()
+        } else {
+            pool.take(layout).cast()
+        };
+        // SAFETY: `ptr` is dangling and aligned for a zero-sized `P` (writing it touches no
+        // memory), or a block `take` returned for `P`'s layout: large and aligned enough for
+        // a `P`, and owned by nobody else.
+        unsafe { ptr.write(ops) };
+        Self { ptr }
     }
 
     /// A pointer to the payload, valid until this `Payload` is dropped.
@@ -211,15 +227,39 @@ impl std::ops::Deref for Payload {
 
     #[inline]
     fn deref(&self) -> &(dyn NodeOps + 'static) {
-        // SAFETY: by the invariant, `ptr` is a live box until `drop`.
+        // SAFETY: by the invariant, `ptr` is a live value until `drop`.
         unsafe { self.ptr.as_ref() }
     }
 }
 
 impl Drop for Payload {
+    /// Drops the value, then gives its block back to this thread's pool: the value's
+    /// destructor may run user code that creates or disposes nodes, and the pool is not in use
+    /// meanwhile. When the runtime is gone (thread exit), the block goes to the allocator.
     fn drop(&mut self) {
-        // SAFETY: by the invariant, `ptr` came from `Box::into_raw` and is freed only here.
-        drop(unsafe { Box::from_raw(self.ptr.as_ptr()) });
+        // SAFETY: by the invariant, `ptr` is a live value.
+        let layout = Layout::for_value(unsafe { self.ptr.as_ref() });
+        /// Releases the block even if the value's destructor panics.
+        struct Release(NonNull<u8>, Layout);
+        impl Drop for Release {
+            fn drop(&mut self) {
+                let Release(block, layout) = *self;
+                if layout.size() == 0 {
+                    return;
+                }
+                // SAFETY: the block came from `BlockPool::take` for `layout` (the invariant),
+                // and its value was dropped just before.
+                let given = try_with_runtime(|rt| unsafe { rt.blocks.give_back(block, layout) });
+                if given.is_none() {
+                    // SAFETY: as above; the block went to no pool.
+                    unsafe { free_block(block, layout) };
+                }
+            }
+        }
+        let _release = Release(self.ptr.cast(), layout);
+        // SAFETY: the value is live (the invariant) and dropped only here; `_release` frees
+        // its memory afterwards, also when this unwinds.
+        unsafe { self.ptr.drop_in_place() };
     }
 }
 

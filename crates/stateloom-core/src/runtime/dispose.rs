@@ -101,13 +101,22 @@ impl Runtime {
 
     /// Gives back the memory of a large disposed graph (see `Graph::shrink`) when nothing is
     /// in progress that could hold the index of a freed slot: no batch, run or flush, and no
-    /// read or write of a freed signal (the graveyard is empty).
+    /// read or write of a freed signal (the graveyard is empty). When the arenas shrink, the
+    /// payload blocks kept for reuse are cut to as many as the node arena has room for.
     ///
     /// The empty graveyard is what lets `end_read` and `end_write` index the node arena
     /// without a bounds check (see `Arena::get_mut_handed_out`): keep the condition.
     fn shrink_if_idle(&self) {
         if self.is_idle() && self.graveyard_is_empty() {
-            self.graph.borrow_mut().shrink(self.retained_slots.get());
+            let room = {
+                let mut graph = self.graph.borrow_mut();
+                graph
+                    .shrink(self.retained_slots.get())
+                    .then(|| graph.nodes.capacity() - graph.nodes.len())
+            };
+            if let Some(room) = room {
+                self.blocks.trim(room);
+            }
         }
     }
 
