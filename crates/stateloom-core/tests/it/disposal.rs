@@ -5,9 +5,13 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 
 use proptest::prelude::*;
-use stateloom_core::{Root, create_root, effect, on_cleanup, runtime_stats, signal};
+use stateloom_core::{
+    Root, computed, create_root, effect, on_cleanup, runtime_capacity, runtime_stats,
+    set_retained_slots, signal,
+};
 
-use crate::{Log, panic_message};
+use crate::alloc::allocations;
+use crate::{Log, on_small_stack, panic_message};
 
 /// Regression: a cleanup that panicked aborted the disposal of its root: the other cleanups
 /// never ran, older siblings and the root stayed alive and kept reacting, nodes leaked, and the
@@ -327,4 +331,141 @@ fn after_a_panicking_disposal_the_runtime_tracks_and_owns_as_before() {
     root.dispose();
     s.set(3);
     assert_eq!(*seen.borrow(), [1, 2]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Payload blocks: disposal keeps the memory of dropped payloads for the next nodes.
+// ---------------------------------------------------------------------------------------------
+
+/// Bytes of payload blocks kept for reuse.
+fn cached() -> usize {
+    runtime_capacity().payload_bytes
+}
+
+/// A root with one signal, one computed and one effect reading them.
+fn small_graph() -> Root {
+    let ((), root) = create_root(|| {
+        let s = signal(1_i64);
+        let c = computed(move || s.get() + 1);
+        effect(move || {
+            c.get();
+        });
+    });
+    root
+}
+
+#[test]
+fn nodes_created_after_a_disposal_reuse_the_payload_blocks_without_allocating() {
+    let (kept, left, made, again) = on_small_stack(|| {
+        // The first graph grows the arenas; its disposal keeps its three payload blocks.
+        small_graph().dispose();
+        let kept = cached();
+        let before = allocations();
+        let root = small_graph();
+        let made = allocations() - before;
+        let left = cached();
+        root.dispose();
+        (kept, left, made, cached())
+    });
+    assert!(kept > 0, "disposal kept the payload blocks");
+    assert_eq!(left, 0, "the same graph takes every block back");
+    assert_eq!(made, 0, "so it allocates nothing");
+    assert_eq!(again, kept, "and its disposal returns them");
+}
+
+#[test]
+fn a_payload_read_while_its_node_is_disposed_keeps_its_block_until_the_read_ends() {
+    let s = signal(String::from("kept"));
+    let c = computed(move || s.get().len());
+    assert_eq!(c.get(), 4);
+    let before = cached();
+    s.with(|value| {
+        s.dispose();
+        assert_eq!(cached(), before, "the read still holds the payload");
+        // Nodes of the same sizes made now take other blocks.
+        let t = signal(String::from("other"));
+        let d = computed(move || t.get().len());
+        assert_eq!(
+            (value.as_str(), t.get(), d.get()),
+            ("kept", "other".into(), 5)
+        );
+    });
+    assert!(cached() > before, "the block came back when the read ended");
+    let with_signal = cached();
+    c.with(|len| {
+        c.dispose();
+        assert_eq!(*len, 4);
+        assert_eq!(
+            cached(),
+            with_signal,
+            "the computed's read holds its payload"
+        );
+    });
+    // A borrowed computed's payload is dropped at the next disposal.
+    signal(0_u8).dispose();
+    assert!(cached() > with_signal, "the computed's block came back too");
+}
+
+#[test]
+fn the_payload_blocks_kept_stay_under_the_caps() {
+    let (one_size, all_sizes) = on_small_stack(|| {
+        // Keep every slot, so that no disposal cuts the blocks to the arena's room.
+        set_retained_slots(1 << 20);
+        let ((), root) = create_root(|| {
+            for i in 0..700_usize {
+                signal([i as u8; 120]); // a 240-byte payload
+            }
+        });
+        root.dispose();
+        let one_size = cached();
+        let ((), root) = create_root(|| {
+            for i in 0..800 {
+                signal([i as u8; 100]); // 200 bytes
+                signal([i as u8; 90]); // 180 bytes
+            }
+        });
+        root.dispose();
+        (one_size, cached())
+    });
+    assert_eq!(
+        one_size,
+        128 * 1024 / 240 * 240,
+        "one size keeps at most 128 KiB"
+    );
+    assert!(
+        all_sizes <= 256 * 1024,
+        "all sizes at most 256 KiB: {all_sizes}"
+    );
+    assert!(
+        all_sizes > 256 * 1024 - 240,
+        "and the total fills up: {all_sizes}"
+    );
+}
+
+#[test]
+fn a_disposal_that_shrinks_the_arenas_gives_the_payload_blocks_back() {
+    let (kept, after) = on_small_stack(|| {
+        set_retained_slots(0);
+        // Three nodes under a root: the arena does not shrink below twice the live count, so
+        // this disposal keeps their blocks.
+        let (s, root) = create_root(|| signal(1_i64));
+        let c = computed(move || s.get());
+        c.get();
+        let keep = signal(0_i64);
+        c.dispose();
+        let kept = cached();
+        root.dispose();
+        let ((), root) = create_root(|| {
+            for i in 0..64 {
+                signal(i);
+            }
+        });
+        keep.dispose();
+        root.dispose();
+        let after = runtime_capacity();
+        (kept, after)
+    });
+    assert!(kept > 0);
+    assert_eq!(after.nodes, 0, "no node is live and no slot is retained");
+    assert_eq!(after.payload_bytes, 0, "so no payload block is kept either");
 }

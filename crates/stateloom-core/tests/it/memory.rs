@@ -191,6 +191,12 @@ fn disposing_a_large_root_gives_its_arena_space_back() {
     assert!(live.nodes < 4_096, "the root's nodes are gone: {live:?}");
     assert_eq!(after.nodes, 4_096, "node slots given back: {after:?}");
     assert_eq!(after.links, 4_096, "link slots given back: {after:?}");
+    // Payload blocks are kept for as many nodes as the arena has room for; every payload of
+    // this graph takes at most 48 bytes.
+    assert!(
+        after.payload_bytes > 0 && after.payload_bytes <= 48 * (after.nodes - live.nodes),
+        "payload blocks cut to the arena's room: {after:?}"
+    );
     assert_eq!(
         rebuilt.nodes,
         live.nodes + 120_001,

@@ -316,3 +316,103 @@ fn nodes_and_cleanups_added_to_an_owner_during_its_disposal_go_with_it() {
     "#);
     assert_eq!(runtime_stats(), before);
 }
+
+/// Runs its closure when dropped: a value or closure whose destructor is user code.
+struct OnDrop(Option<Box<dyn FnOnce()>>);
+
+impl OnDrop {
+    fn new(f: impl FnOnce() + 'static) -> Self {
+        Self(Some(Box::new(f)))
+    }
+}
+
+impl PartialEq for OnDrop {
+    fn eq(&self, _: &Self) -> bool {
+        false
+    }
+}
+
+impl Drop for OnDrop {
+    fn drop(&mut self) {
+        if let Some(f) = self.0.take() {
+            f();
+        }
+    }
+}
+
+#[test]
+fn a_payload_destructor_may_dispose_and_create_nodes() {
+    let made: Rc<RefCell<Vec<Signal<i64>>>> = Rc::default();
+    let victims: Vec<Signal<i64>> = (0..4).map(|i| signal(100 + i)).collect();
+    let m = made.clone();
+    let vs = victims.clone();
+    let ((), root) = create_root(move || {
+        let guard = OnDrop::new(move || {
+            // Gives blocks back while the payload that holds this closure is being dropped,
+            // and takes them again.
+            for v in &vs {
+                v.dispose();
+            }
+            for i in 0..8 {
+                let s = signal(i);
+                let c = computed(move || s.get() * 10);
+                assert_eq!(c.get(), i * 10);
+                m.borrow_mut().push(s);
+            }
+        });
+        let c = computed(move || {
+            let _ = &guard;
+            1
+        });
+        c.get();
+    });
+    root.dispose();
+    assert!(victims.iter().all(|v| !v.is_alive()));
+    let made = made.borrow();
+    assert_eq!(made.len(), 8);
+    for (i, s) in made.iter().enumerate() {
+        assert_eq!(
+            s.get(),
+            i as i64,
+            "nodes made by the destructor hold their values"
+        );
+        s.set(-1);
+        assert_eq!(s.get(), -1);
+    }
+}
+
+#[test]
+fn a_destructor_that_disposes_a_sibling_during_a_root_disposal_frees_every_block_once() {
+    let log = Log::default();
+    let next: Rc<Cell<Option<Signal<OnDrop>>>> = slot();
+    let (l, n) = (log.clone(), next.clone());
+    let ((), root) = create_root(move || {
+        let l2 = l.clone();
+        let later = signal(OnDrop::new(move || l2.push("later dropped")));
+        n.set(Some(later));
+        // Created after `later`, so disposed first; its destructor disposes `later` and
+        // creates a node that nothing owns.
+        let n = n.clone();
+        signal(OnDrop::new(move || {
+            l.push("first dropped");
+            n.take().expect("later").dispose();
+            let fresh = signal(OnDrop::new(|| {}));
+            l.push(format!("fresh alive {}", fresh.is_alive()));
+            fresh.dispose();
+        }));
+    });
+    let before = runtime_stats();
+    root.dispose();
+    insta::assert_snapshot!(log.take(), @r"
+    first dropped
+    later dropped
+    fresh alive true
+    ");
+    assert!(runtime_stats().nodes < before.nodes);
+    // The blocks went back once each: the nodes made now take them and work.
+    let a = signal(OnDrop::new(|| {}));
+    let b = signal(OnDrop::new(|| {}));
+    assert!(a.is_alive() && b.is_alive());
+    a.dispose();
+    b.dispose();
+}
