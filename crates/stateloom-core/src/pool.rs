@@ -169,13 +169,21 @@ impl BlockPool {
         self.counts.iter().map(|c| c.get() as usize).sum()
     }
 
-    /// Frees blocks, the largest classes first, until at most `keep` remain.
+    /// Frees blocks until at most `keep` remain, each class keeping its share of them: a
+    /// graph built again after a disposal is likely to have the mix of sizes of the one that
+    /// was disposed.
     pub(crate) fn trim(&self, keep: usize) {
-        let mut blocks = self.cached_blocks();
-        for class in (0..CLASSES).rev() {
-            while blocks > keep {
+        let blocks = self.cached_blocks();
+        if blocks <= keep {
+            return;
+        }
+        for class in 0..CLASSES {
+            let count = self.counts[class].get() as usize;
+            // Rounded down, so the shares add up to at most `keep`.
+            let share = count * keep / blocks;
+            for _ in share..count {
                 let Some(block) = self.heads[class].get() else {
-                    break;
+                    unreachable!("a list holds as many blocks as its count");
                 };
                 // SAFETY: as in `take`: the list owns the block and it starts with a
                 // `FreeBlock`.
@@ -183,7 +191,6 @@ impl BlockPool {
                 self.heads[class].set(next);
                 self.counts[class].set(self.counts[class].get() - 1);
                 self.bytes.set(self.bytes.get() - class_size(class));
-                blocks -= 1;
                 // SAFETY: the block was allocated with its class's layout (the invariants)
                 // and was just unlinked, so nothing else refers to it.
                 unsafe { dealloc(block.as_ptr().cast(), class_layout(class)) };
@@ -213,7 +220,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn classes_round_up_to_sixteen_and_stop_at_the_largest_block() {
+    fn classes_step_by_eight_from_sixteen_and_stop_at_the_largest_block() {
         let of = |size, align| class_of(Layout::from_size_align(size, align).unwrap());
         assert_eq!(of(0, 1), None);
         assert_eq!(of(1, 1), Some(0));
@@ -252,12 +259,32 @@ mod tests {
             pool.give_back(b, other);
         }
         assert_eq!((pool.cached_blocks(), pool.cached_bytes()), (2, 48));
-        pool.trim(1);
+        pool.trim(0);
+        assert_eq!((pool.cached_blocks(), pool.cached_bytes()), (0, 0));
+    }
+
+    #[test]
+    fn trimming_keeps_each_class_in_proportion() {
+        let pool = BlockPool::new();
+        let small = Layout::new::<[u64; 2]>();
+        let large = Layout::new::<[u64; 8]>();
+        let blocks: Vec<_> = (0..30)
+            .map(|i| if i < 20 { small } else { large })
+            .map(|layout| (pool.take(layout), layout))
+            .collect();
+        for (block, layout) in blocks {
+            // SAFETY: every block came from `take(layout)`.
+            unsafe { pool.give_back(block, layout) };
+        }
+        pool.trim(15);
+        assert_eq!(pool.cached_blocks(), 15);
         assert_eq!(
-            (pool.cached_blocks(), pool.cached_bytes()),
-            (1, 16),
-            "the larger class goes first"
+            pool.cached_bytes(),
+            10 * 16 + 5 * 64,
+            "two thirds small, one third large"
         );
+        pool.trim(20);
+        assert_eq!(pool.cached_blocks(), 15, "trimming never adds");
     }
 
     #[test]
