@@ -71,8 +71,7 @@ impl<S: Clone + 'static> StoreBuilder<S> {
     pub fn build(self) -> Store<S> {
         // The signal compares with the store's equality, so a replacing write is compared and
         // committed in one step (see `Inner::signal`).
-        let (signal, root) =
-            create_detached_root(|| signal_with_equals(self.initial, self.equals));
+        let (signal, root) = create_detached_root(|| signal_with_equals(self.initial, self.equals));
         let count = self.middleware.len();
         let store = Store {
             inner: Rc::new(Inner {
