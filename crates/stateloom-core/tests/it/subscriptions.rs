@@ -266,7 +266,10 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: crate::cases(512),
+        ..ProptestConfig::default()
+    })]
 
     /// Real subscriptions and effect-based ones log the same calls, values, reads and panics.
     #[test]
