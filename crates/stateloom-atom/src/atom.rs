@@ -107,8 +107,17 @@ impl<T: 'static> Atom<T> {
                 }
                 result
             }
-            None => with_default(|s| s.with(*self, f)),
+            None => self.with_slow(f),
         }
+    }
+
+    /// [`with`](Self::with) when the default scope has no node for the atom yet (or does
+    /// not exist yet). Out of line, so the fast path keeps its values in registers.
+    #[cold]
+    #[inline(never)]
+    #[track_caller]
+    fn with_slow<R>(&self, f: impl FnOnce(&T) -> R) -> R {
+        with_default(|s| s.with(*self, f))
     }
 
     /// Sets the value in the default scope.
@@ -127,8 +136,16 @@ impl<T: 'static> Atom<T> {
                 signal.set(value);
                 lifecycle::drain();
             }
-            None => with_default(|s| s.set(*self, value)),
+            None => self.set_slow(value),
         }
+    }
+
+    /// [`set`](Self::set) when the default scope has no node for the atom yet.
+    #[cold]
+    #[inline(never)]
+    #[track_caller]
+    fn set_slow(&self, value: T) {
+        with_default(|s| s.set(*self, value));
     }
 
     /// Changes the value in the default scope in place (always counts as a change).

@@ -63,7 +63,7 @@
 //! None yet: the crate depends on the kernel only.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings))))]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 mod atom;
 mod bound;

@@ -1,6 +1,8 @@
 //! [`AtomScope`]: where atoms' values live. Each scope lazily creates one kernel node per
 //! atom it is asked about; a thread-local default scope backs the methods on atom handles.
 
+#[allow(unsafe_code)] // A table read without a borrow flag; see `NodeCache`.
+mod cache;
 pub(crate) mod inner;
 mod mount;
 
@@ -68,11 +70,13 @@ pub(crate) fn with_default<R>(f: impl FnOnce(&AtomScope) -> R) -> R {
 }
 
 /// The signal of a base atom in this thread's default scope, if the scope exists and already
-/// made it. The lookup is small enough to run inside `LocalKey::with`, so the fast paths of
-/// [`Atom`]'s methods take no reference count on the scope.
+/// made it. The lookup reads the scope's node cache mirror, a thread-local without a
+/// destructor, so the fast paths of [`Atom`]'s methods neither reach the scope nor take a
+/// reference count on it.
 #[inline(always)]
+#[track_caller]
 pub(crate) fn default_signal<T: 'static>(key: AtomKey) -> Option<Signal<T>> {
-    DEFAULT.with(|cell| cell.get().and_then(|scope| scope.inner.lookup_signal(key)))
+    inner::default_signal(key)
 }
 
 /// Whether a read in the default scope queued lifecycle work (clears the flag). The common

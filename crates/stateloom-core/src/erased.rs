@@ -57,6 +57,20 @@ impl ErasedNode {
             .then(|| Computed::from_node(self.node))
     }
 
+    /// The node with its kind and value type forgotten, for a table that stores many and
+    /// knows by how it was filled which type each holds; see [`RawNode`].
+    ///
+    /// # Examples
+    /// See [`RawNode`].
+    #[inline(always)]
+    pub fn raw(self) -> RawNode {
+        RawNode {
+            bits: u64::from(self.node.index) | (u64::from(self.node.generation) << 32),
+            #[cfg(debug_assertions)]
+            erased: self,
+        }
+    }
+
     /// Whether this is a signal (else a computed).
     ///
     /// # Examples
@@ -75,6 +89,79 @@ impl ErasedNode {
     /// See [`ErasedNode`].
     pub fn dispose(self) {
         try_with_runtime(|rt| rt.dispose(self.node));
+    }
+}
+
+/// A [`Signal`] or [`Computed`] handle with its kind and value type forgotten and nothing
+/// kept to check them: the node's key alone (8 bytes in release builds), made by
+/// [`ErasedNode::raw`].
+///
+/// [`signal`](Self::signal) turns it back into a typed handle without a check, so it is
+/// `unsafe`: for a table whose owner knows, by how each entry was made, which type it holds,
+/// and reads it on a hot path where [`ErasedNode`]'s 16-byte type comparison counts. Debug
+/// builds keep the type and check it.
+///
+/// # Examples
+/// ```
+/// use stateloom_core::{ErasedNode, signal};
+///
+/// let raw = ErasedNode::from(signal(1_i32)).raw();
+/// // SAFETY: `raw` was made from a `Signal<i32>`.
+/// let s = unsafe { raw.signal::<i32>() };
+/// assert_eq!(s.get(), 1);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RawNode {
+    /// The node's index and generation in one word, so copying it out of a table and into a
+    /// handle is one load and one store.
+    bits: u64,
+    /// What the node was, for the debug check in [`signal`](Self::signal).
+    #[cfg(debug_assertions)]
+    erased: ErasedNode,
+}
+
+impl RawNode {
+    /// The signal, without checking the kind or the value type (debug builds check, and
+    /// panic on a mismatch).
+    ///
+    /// # Examples
+    /// See [`RawNode`].
+    ///
+    /// # Safety
+    /// `self` must come from an [`ErasedNode`] made from a `Signal<T>` (one whose
+    /// [`ErasedNode::signal`] returns `Some`). A handle of another type would read and write
+    /// the node's value as a `T`.
+    #[allow(unsafe_code)] // The contract is the caller's; the body is safe.
+    #[inline(always)]
+    #[track_caller]
+    pub unsafe fn signal<T: 'static>(self) -> Signal<T> {
+        #[cfg(debug_assertions)]
+        assert!(
+            self.erased.signal::<T>().is_some(),
+            "RawNode::signal::<{}> on {:?}, made with another type or as a computed",
+            std::any::type_name::<T>(),
+            self.erased
+        );
+        Signal::from_node(self.node())
+    }
+
+    /// The node this was made from.
+    #[inline(always)]
+    fn node(self) -> NodeRef {
+        #[cfg(debug_assertions)]
+        let node = self.erased.node;
+        #[cfg(not(debug_assertions))]
+        let node = NodeRef {
+            index: self.bits as u32,
+            generation: (self.bits >> 32) as u32,
+        };
+        node
+    }
+}
+
+impl fmt::Debug for RawNode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RawNode({:?})", self.node())
     }
 }
 

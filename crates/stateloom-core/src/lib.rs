@@ -86,7 +86,7 @@ pub use diagnostics::{
     set_batch_hook, set_flush_round_limit, set_retained_slots,
 };
 pub use effect::{Effect, effect};
-pub use erased::ErasedNode;
+pub use erased::{ErasedNode, RawNode};
 pub use error::{Error, Origin, Result};
 pub use root::{Root, create_detached_root, create_root};
 #[cfg(feature = "serde")]

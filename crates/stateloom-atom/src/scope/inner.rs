@@ -2,6 +2,7 @@
 //! and the steps that create, read, write and free those nodes.
 
 use std::cell::{Cell, RefCell};
+use std::mem::ManuallyDrop;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::rc::{Rc, Weak};
 
@@ -13,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::handle::AtomId;
 use crate::lifecycle::{self, Task};
 use crate::registry::{self, AtomKey};
+use crate::scope::cache::NodeCache;
 
 /// The kernel node behind an atom in one scope.
 pub(crate) enum TypedNode<T> {
@@ -118,6 +120,11 @@ pub(crate) enum State {
 pub(crate) struct ScopeInner {
     me: Weak<ScopeInner>,
     pub(super) slots: RefCell<SecondaryMap<AtomKey, Slot>>,
+    /// The signals of `slots`, where reads and writes find them fast.
+    // Invariant: holds an entry for exactly the keys in `slots` whose node is a signal, with
+    // that signal; for the
+    // default scope, so does `DEFAULT_MIRROR` (see `cache_insert`, `cache_remove`, `cache_clear`).
+    pub(super) cache: NodeCache,
     /// Owns every node the scope creates; `None` once disposed.
     root: RefCell<Option<Root>>,
     pub(super) state: Cell<State>,
@@ -130,16 +137,40 @@ pub(crate) struct ScopeInner {
 thread_local! {
     /// The scopes alive on this thread, so removing an atom frees its node in each of them.
     static LIVE: RefCell<Vec<Weak<ScopeInner>>> = const { RefCell::new(Vec::new()) };
-    /// The `pending` flag of this thread's default scope, mirrored where a read reaches it
-    /// without the scope: a thread-local without a destructor, so checking it is one load.
+    /// What [`Atom`](crate::Atom)'s methods need of this thread's default scope, mirrored
+    /// where they reach it without the scope. Without a destructor, so reaching it costs no
+    /// thread-local state check; the default scope frees the table when it is dropped.
+    static DEFAULT_MIRROR: ManuallyDrop<DefaultMirror> = const {
+        ManuallyDrop::new(DefaultMirror {
+            cache: NodeCache::new(),
+            pending: Cell::new(false),
+        })
+    };
+}
+
+/// The parts of the default scope that reads and writes through atom handles use, in one
+/// thread-local so both are reached from one address.
+struct DefaultMirror {
+    /// The default scope's node cache.
+    // Invariant: equal to the default scope's `cache` while that scope lives, empty after
+    // (see `cache_insert`, `cache_remove`, `cache_clear`).
+    cache: NodeCache,
+    /// The default scope's `pending` flag.
     // Invariant: equal to the default scope's `pending` (see `mark_pending`, `take_pending`).
-    static DEFAULT_PENDING: Cell<bool> = const { Cell::new(false) };
+    pending: Cell<bool>,
+}
+
+/// The signal of a base atom in this thread's default scope, if that scope made it.
+#[inline(always)]
+#[track_caller]
+pub(crate) fn default_signal<T: 'static>(key: AtomKey) -> Option<Signal<T>> {
+    DEFAULT_MIRROR.with(|mirror| mirror.cache.signal(key))
 }
 
 /// Whether lifecycle work was queued for this thread's default scope and not yet taken.
 #[inline(always)]
 pub(crate) fn default_pending() -> bool {
-    DEFAULT_PENDING.with(Cell::get)
+    DEFAULT_MIRROR.with(|mirror| mirror.pending.get())
 }
 
 /// Creates the root that owns a scope's nodes. It is detached: no running effect or computed
@@ -155,6 +186,7 @@ impl ScopeInner {
         let inner = Rc::new_cyclic(|me| ScopeInner {
             me: me.clone(),
             slots: RefCell::new(SecondaryMap::new()),
+            cache: NodeCache::new(),
             root: RefCell::new(Some(root)),
             state: Cell::new(State::Live),
             pending: Cell::new(false),
@@ -187,7 +219,7 @@ impl ScopeInner {
         // Read first: the common case must not write.
         let taken = self.pending.get() && self.pending.replace(false);
         if taken && self.is_default() {
-            DEFAULT_PENDING.with(|p| p.set(false));
+            DEFAULT_MIRROR.with(|mirror| mirror.pending.set(false));
         }
         taken
     }
@@ -196,7 +228,7 @@ impl ScopeInner {
     pub(super) fn mark_pending(&self) {
         self.pending.set(true);
         if self.is_default() {
-            DEFAULT_PENDING.with(|p| p.set(true));
+            DEFAULT_MIRROR.with(|mirror| mirror.pending.set(true));
         }
     }
 
@@ -218,12 +250,9 @@ impl ScopeInner {
 
     /// The signal of a base atom this scope already created.
     #[inline(always)]
+    #[track_caller]
     pub(crate) fn lookup_signal<T: 'static>(&self, key: AtomKey) -> Option<Signal<T>> {
-        let node = self.slots.borrow().get(key)?.node;
-        Some(
-            node.signal()
-                .expect("a base atom's handle type matches its config"),
-        )
+        self.cache.signal(key)
     }
 
     /// The signal of a base atom, created on first use; panics with the error's message.
@@ -232,11 +261,19 @@ impl ScopeInner {
     pub(crate) fn signal_or_panic<T: 'static>(&self, key: AtomKey) -> Signal<T> {
         match self.lookup_signal(key) {
             Some(signal) => signal,
-            None => self
-                .resolve::<T>(key)
-                .unwrap_or_else(|e| panic!("{e}"))
-                .signal(),
+            None => self.resolve_signal_or_panic(key),
         }
+    }
+
+    /// The rest of [`signal_or_panic`](Self::signal_or_panic): creates the node. Out of line,
+    /// so the fast path keeps its values in registers.
+    #[cold]
+    #[inline(never)]
+    #[track_caller]
+    fn resolve_signal_or_panic<T: 'static>(&self, key: AtomKey) -> Signal<T> {
+        self.resolve::<T>(key)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .signal()
     }
 
     /// The node of an atom, created on first use.
@@ -283,6 +320,7 @@ impl ScopeInner {
             retired: false,
         };
         self.slots.borrow_mut().insert(key, slot);
+        self.cache_insert::<T>(key, made.node);
         Ok(node)
     }
 
@@ -352,6 +390,7 @@ impl ScopeInner {
             let Some(slot) = slots.remove(key) else {
                 return;
             };
+            self.cache_remove(key);
             if slot.mounted {
                 self.unmount_all(&mut slots, slot.deps.iter().copied());
             }
@@ -404,6 +443,7 @@ impl ScopeInner {
             root.dispose();
         }
         let slots = std::mem::take(&mut *self.slots.borrow_mut());
+        self.cache_clear();
         let retired: Vec<AtomKey> = slots
             .iter()
             .filter(|(_, slot)| slot.retired)
@@ -425,6 +465,30 @@ impl ScopeInner {
         }
     }
 
+    /// Caches the node of a slot just inserted.
+    fn cache_insert<T: 'static>(&self, key: AtomKey, node: ErasedNode) {
+        self.cache.insert::<T>(key, node);
+        if self.is_default() {
+            DEFAULT_MIRROR.with(|mirror| mirror.cache.insert::<T>(key, node));
+        }
+    }
+
+    /// Forgets the node of a slot just removed.
+    fn cache_remove(&self, key: AtomKey) {
+        self.cache.remove(key);
+        if self.is_default() {
+            DEFAULT_MIRROR.with(|mirror| mirror.cache.remove(key));
+        }
+    }
+
+    /// Forgets every node, as the slots are dropped.
+    fn cache_clear(&self) {
+        self.cache.clear();
+        if self.is_default() {
+            DEFAULT_MIRROR.with(|mirror| mirror.cache.clear());
+        }
+    }
+
     /// How many atoms have a node in this scope.
     pub(crate) fn len(&self) -> usize {
         self.slots.borrow().len()
@@ -443,6 +507,10 @@ impl ScopeInner {
 
 impl Drop for ScopeInner {
     fn drop(&mut self) {
+        if self.is_default() {
+            // The thread is exiting: free the mirror, which has no destructor of its own.
+            self.cache_clear();
+        }
         if !self.auto_dispose || !self.is_live() || lifecycle::tearing_down() {
             return;
         }
