@@ -132,3 +132,84 @@ impl NodeCache {
 fn index(data: u64) -> usize {
     (data & u64::from(u32::MAX)) as usize
 }
+
+#[cfg(test)]
+mod tests {
+    use slotmap::KeyData;
+    use stateloom_core::{computed, signal};
+
+    use super::*;
+
+    fn key(index: u32, version: u32) -> AtomKey {
+        KeyData::from_ffi((u64::from(version) << 32) | u64::from(index)).into()
+    }
+
+    #[test]
+    fn an_entry_is_found_only_by_the_key_it_was_stored_under() {
+        let cache = NodeCache::new();
+        let s = signal(7_i32);
+        assert!(cache.signal::<i32>(key(3, 1)).is_none(), "empty");
+        cache.insert::<i32>(key(3, 1), s.into());
+        assert_eq!(cache.signal::<i32>(key(3, 1)), Some(s));
+        assert_eq!(cache.len(), 1, "the gap below index 3 holds vacant entries");
+        assert!(cache.signal::<i32>(key(3, 3)).is_none(), "a reused index");
+        assert!(cache.signal::<i32>(key(2, 1)).is_none(), "a vacant entry");
+        assert!(
+            cache.signal::<i32>(key(0, 1)).is_none(),
+            "the growth filler"
+        );
+        assert!(cache.signal::<i32>(key(9, 1)).is_none(), "past the end");
+        cache.remove(key(3, 3));
+        assert_eq!(
+            cache.signal::<i32>(key(3, 1)),
+            Some(s),
+            "another key's removal"
+        );
+        cache.remove(key(3, 1));
+        assert!(cache.signal::<i32>(key(3, 1)).is_none());
+        assert_eq!(cache.len(), 0);
+    }
+
+    #[test]
+    fn growing_keeps_earlier_entries_and_clearing_frees_the_table() {
+        let cache = NodeCache::new();
+        let signals: Vec<_> = (0..100_u32).map(|i| signal(i)).collect();
+        for (i, s) in signals.iter().enumerate().rev().step_by(3) {
+            cache.insert::<u32>(key(i as u32 * 7, 5), (*s).into());
+        }
+        for (i, s) in signals.iter().enumerate() {
+            let found = cache.signal::<u32>(key(i as u32 * 7, 5));
+            assert_eq!(found, ((99 - i) % 3 == 0).then_some(*s), "entry {i}");
+        }
+        assert_eq!(found_value(&cache, key(99 * 7, 5)), Some(99));
+        cache.clear();
+        assert_eq!(cache.len(), 0);
+        assert_eq!(cache.limit.get(), 0, "the table is freed");
+        assert!(cache.signal::<u32>(key(99 * 7, 5)).is_none());
+    }
+
+    fn found_value(cache: &NodeCache, key: AtomKey) -> Option<u32> {
+        cache.signal::<u32>(key).map(|s| s.get())
+    }
+
+    #[test]
+    fn only_signals_of_the_handle_type_are_cached() {
+        let cache = NodeCache::new();
+        let s = signal(1_u8);
+        let c = computed(move || s.get());
+        cache.insert::<u8>(key(1, 1), c.into());
+        cache.insert::<u16>(key(2, 1), s.into());
+        assert_eq!(cache.len(), 0);
+        cache.insert::<u8>(key(2, 1), s.into());
+        assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "made with another type or as a computed")]
+    fn debug_builds_check_the_type_of_a_cached_signal() {
+        let cache = NodeCache::new();
+        cache.insert::<u8>(key(1, 1), signal(1_u8).into());
+        let _ = cache.signal::<u16>(key(1, 1));
+    }
+}

@@ -2,6 +2,7 @@
 
 mod atoms;
 mod batching;
+mod cache;
 mod depth;
 mod family;
 mod jotai_store;

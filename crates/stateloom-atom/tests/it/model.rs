@@ -1,6 +1,7 @@
 //! A proptest model: a random graph of base and derived atoms (with conditional
-//! dependencies) in two scopes, driven by random writes, compared with a naive evaluator
-//! that recomputes everything; subscribers must fire exactly when a value changed.
+//! dependencies) in two explicit scopes and the default one (used through the handles'
+//! methods), driven by random writes, resets and scope replacements, compared with a naive
+//! evaluator that recomputes everything; subscribers must fire exactly when a value changed.
 
 mod family;
 
@@ -8,7 +9,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use proptest::prelude::*;
-use stateloom_atom::{Atom, AtomScope, Derived, atom, derived, write_only_atom};
+use stateloom_atom::{Atom, AtomScope, Derived, atom, default_scope, derived, write_only_atom};
+use stateloom_core::Subscription;
 
 /// How a derived node combines two earlier nodes.
 #[derive(Clone, Copy, Debug)]
@@ -35,7 +37,19 @@ enum Step {
         scope: usize,
         node: usize,
     },
+    /// Resets a scope: every atom starts again, subscriptions end.
+    Reset {
+        scope: usize,
+    },
+    /// Disposes an explicit scope and puts a new one in its place (for the default scope,
+    /// resets it), then subscribes to every node there again.
+    Replace {
+        scope: usize,
+    },
 }
+
+/// Scopes 0 and 1 are explicit; scope 2 is the default scope, through handle methods.
+const SCOPES: usize = 3;
 
 const BASES: usize = 4;
 
@@ -57,17 +71,19 @@ fn ops() -> impl Strategy<Value = Vec<Op>> {
 
 fn steps(nodes: usize) -> impl Strategy<Value = Vec<Step>> {
     let step = prop_oneof![
-        (0..2_usize, 0..BASES, -3..4_i64).prop_map(|(scope, base, value)| Step::Set {
+        8 => (0..SCOPES, 0..BASES, -3..4_i64).prop_map(|(scope, base, value)| Step::Set {
             scope,
             base,
             value
         }),
-        (
-            0..2_usize,
+        4 => (
+            0..SCOPES,
             prop::collection::vec((0..BASES, -3..4_i64), 1..4)
         )
             .prop_map(|(scope, writes)| Step::SetMany { scope, writes }),
-        (0..2_usize, 0..nodes).prop_map(|(scope, node)| Step::Read { scope, node }),
+        8 => (0..SCOPES, 0..nodes).prop_map(|(scope, node)| Step::Read { scope, node }),
+        1 => (0..SCOPES).prop_map(|scope| Step::Reset { scope }),
+        1 => (0..SCOPES).prop_map(|scope| Step::Replace { scope }),
     ];
     prop::collection::vec(step, 1..40)
 }
@@ -97,14 +113,42 @@ enum Node {
     Derived(Derived<i64>),
 }
 
+/// Notifications as `(scope, node, value)`.
+type Fired = Rc<RefCell<Vec<(usize, usize, i64)>>>;
+
 /// Earlier nodes as derived read functions see them: a base atom or a derived one.
 type Table = Rc<RefCell<Vec<Result<Atom<i64>, Derived<i64>>>>>;
 
-fn read(scope: &AtomScope, node: &Node) -> i64 {
-    match node {
-        Node::Base(a) => scope.get(*a),
-        Node::Derived(d) => scope.get(*d),
+/// Reads a node in scope `s`: through the scope, or for the default scope (`scopes[2]`)
+/// through the handle.
+fn read(scopes: &[AtomScope], s: usize, node: &Node) -> i64 {
+    match (node, s) {
+        (Node::Base(a), 2) => a.get(),
+        (Node::Derived(d), 2) => d.get(),
+        (Node::Base(a), _) => scopes[s].get(*a),
+        (Node::Derived(d), _) => scopes[s].get(*d),
     }
+}
+
+/// Subscribes to every node in scope `s`, recording `(scope, node, value)` in `fired`.
+fn subscribe_all(
+    scopes: &[AtomScope],
+    s: usize,
+    nodes: &[Node],
+    fired: &Fired,
+) -> Vec<Subscription> {
+    let mut subs = Vec::new();
+    for (i, node) in nodes.iter().enumerate() {
+        let f = fired.clone();
+        let cb = move |v: &i64| f.borrow_mut().push((s, i, *v));
+        subs.push(match (node, s) {
+            (Node::Base(a), 2) => a.subscribe(cb),
+            (Node::Derived(d), 2) => d.subscribe(cb),
+            (Node::Base(a), _) => scopes[s].sub(*a, cb),
+            (Node::Derived(d), _) => scopes[s].sub(*d, cb),
+        });
+    }
+    subs
 }
 
 fn run(ops: Vec<Op>, steps: Vec<Step>) -> Result<(), TestCaseError> {
@@ -135,26 +179,43 @@ fn run(ops: Vec<Op>, steps: Vec<Step>) -> Result<(), TestCaseError> {
         lookup.borrow_mut().push(Err(d));
         nodes.push(Node::Derived(d));
     }
-    let scopes = [AtomScope::new(), AtomScope::new()];
-    let mut model: [Vec<i64>; 2] = [(0..BASES as i64).collect(), (0..BASES as i64).collect()];
-    // Subscribe to every node in both scopes; record (node, value) per notification.
-    let fired: Rc<RefCell<Vec<(usize, usize, i64)>>> = Rc::default();
+    // The default scope outlives each case on this thread: start it afresh.
+    default_scope().reset();
+    let mut scopes = [AtomScope::new(), AtomScope::new(), default_scope()];
+    let initial: Vec<i64> = (0..BASES as i64).collect();
+    let mut model: [Vec<i64>; SCOPES] = [initial.clone(), initial.clone(), initial.clone()];
+    // Subscribe to every node in every scope; record (scope, node, value) per notification.
+    let fired: Fired = Rc::default();
+    let mut subscribed = [true; SCOPES];
     let mut subs = Vec::new();
-    for (s, scope) in scopes.iter().enumerate() {
-        for (i, node) in nodes.iter().enumerate() {
-            let f = fired.clone();
-            let cb = move |v: &i64| f.borrow_mut().push((s, i, *v));
-            subs.push(match node {
-                Node::Base(a) => scope.sub(*a, cb),
-                Node::Derived(d) => scope.sub(*d, cb),
-            });
-        }
+    for s in 0..SCOPES {
+        subs.extend(subscribe_all(&scopes, s, &nodes, &fired));
     }
     for step in steps {
         let (s, writes) = match step {
             Step::Read { scope, node } => {
                 let expected = naive(&ops, &model[scope])[node];
-                prop_assert_eq!(read(&scopes[scope], &nodes[node]), expected);
+                prop_assert_eq!(read(&scopes, scope, &nodes[node]), expected);
+                continue;
+            }
+            Step::Reset { scope } => {
+                scopes[scope].reset();
+                model[scope] = initial.clone();
+                subscribed[scope] = false;
+                prop_assert!(fired.borrow().is_empty(), "a reset notifies nobody");
+                continue;
+            }
+            Step::Replace { scope } => {
+                if scope == 2 {
+                    default_scope().reset();
+                } else {
+                    scopes[scope].dispose();
+                    scopes[scope] = AtomScope::new();
+                }
+                model[scope] = initial.clone();
+                subs.extend(subscribe_all(&scopes, scope, &nodes, &fired));
+                subscribed[scope] = true;
+                prop_assert!(fired.borrow().is_empty(), "subscribing notifies nobody");
                 continue;
             }
             Step::Set { scope, base, value } => (scope, vec![(base, value)]),
@@ -165,21 +226,24 @@ fn run(ops: Vec<Op>, steps: Vec<Step>) -> Result<(), TestCaseError> {
             model[s][*base] = *value;
         }
         let after = naive(&ops, &model[s]);
-        if writes.len() == 1 {
-            scopes[s].set(bases[writes[0].0], writes[0].1);
-        } else {
+        let many = || {
             let b = bases.clone();
-            let many = write_only_atom(move |set, ws: Vec<(usize, i64)>| {
+            write_only_atom(move |set, ws: Vec<(usize, i64)>| {
                 for (base, value) in ws {
                     set.set(b[base], value);
                 }
-            });
-            scopes[s].write(many, writes);
+            })
+        };
+        match (writes.len(), s) {
+            (1, 2) => bases[writes[0].0].set(writes[0].1),
+            (1, _) => scopes[s].set(bases[writes[0].0], writes[0].1),
+            (_, 2) => many().write(writes),
+            (_, _) => scopes[s].write(many(), writes),
         }
         let mut got = std::mem::take(&mut *fired.borrow_mut());
         got.sort();
         let mut expected: Vec<(usize, usize, i64)> = (0..nodes.len())
-            .filter(|&i| before[i] != after[i])
+            .filter(|&i| subscribed[s] && before[i] != after[i])
             .map(|i| (s, i, after[i]))
             .collect();
         expected.sort();
@@ -189,10 +253,10 @@ fn run(ops: Vec<Op>, steps: Vec<Step>) -> Result<(), TestCaseError> {
             "each changed node fires once, with its final value"
         );
     }
-    for (s, scope) in scopes.iter().enumerate() {
-        let expected = naive(&ops, &model[s]);
+    for (s, values) in model.iter().enumerate() {
+        let expected = naive(&ops, values);
         for (i, node) in nodes.iter().enumerate() {
-            prop_assert_eq!(read(scope, node), expected[i]);
+            prop_assert_eq!(read(&scopes, s, node), expected[i]);
         }
     }
     drop(subs);
