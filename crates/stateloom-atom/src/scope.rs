@@ -1,7 +1,7 @@
 //! [`AtomScope`]: where atoms' values live. Each scope lazily creates one kernel node per
 //! atom it is asked about; a thread-local default scope backs the methods on atom handles.
 
-#[allow(unsafe_code)] // A table read without a borrow flag; see `NodeCache`.
+#[allow(unsafe_code)] // Reads without a borrow flag or a type comparison; see `NodeCache`.
 mod cache;
 pub(crate) mod inner;
 mod mount;
@@ -70,7 +70,7 @@ pub(crate) fn with_default<R>(f: impl FnOnce(&AtomScope) -> R) -> R {
 }
 
 /// The signal of a base atom in this thread's default scope, if the scope exists and already
-/// made it. The lookup reads the scope's node cache mirror, a thread-local without a
+/// made it. The lookup reads the mirror of the scope's signal cache, a thread-local without a
 /// destructor, so the fast paths of [`Atom`]'s methods neither reach the scope nor take a
 /// reference count on it.
 #[inline(always)]

@@ -122,8 +122,8 @@ pub(crate) struct ScopeInner {
     pub(super) slots: RefCell<SecondaryMap<AtomKey, Slot>>,
     /// The signals of `slots`, where reads and writes find them fast.
     // Invariant: holds an entry for exactly the keys in `slots` whose node is a signal, with
-    // that signal; for the
-    // default scope, so does `DEFAULT_MIRROR` (see `cache_insert`, `cache_remove`, `cache_clear`).
+    // that signal; for the default scope, so does `DEFAULT_MIRROR` (see `cache_insert`,
+    // `cache_remove`, `cache_clear`).
     pub(super) cache: NodeCache,
     /// Owns every node the scope creates; `None` once disposed.
     root: RefCell<Option<Root>>,
@@ -465,7 +465,7 @@ impl ScopeInner {
         }
     }
 
-    /// Caches the node of a slot just inserted.
+    /// Caches the node of a slot just inserted, if it is a signal.
     fn cache_insert<T: 'static>(&self, key: AtomKey, node: ErasedNode) {
         self.cache.insert::<T>(key, node);
         if self.is_default() {
