@@ -83,9 +83,8 @@ pub struct Named<'a, S> {
 
 /// The shared state of a store.
 pub(crate) struct Inner<S> {
-    /// The state. Its equality is `equals`: a write that replaces the state is compared and
-    /// swapped in by one `Signal::replace`; one that changes a copy is compared first and then
-    /// swapped in by `Signal::update`, which always counts as a change.
+    /// The state. Its equality is "never equal": the store compares a write with `equals`
+    /// before committing it, so every commit is a change.
     pub(crate) signal: Signal<S>,
     /// Whether a write's result is the current state; such a write is skipped.
     pub(crate) equals: fn(&S, &S) -> bool,

@@ -69,9 +69,10 @@ impl<S: Clone + 'static> StoreBuilder<S> {
     /// See [`StoreBuilder`].
     #[track_caller]
     pub fn build(self) -> Store<S> {
-        // The signal compares with the store's equality, so a replacing write is compared and
-        // committed in one step (see `Inner::signal`).
-        let (signal, root) = create_detached_root(|| signal_with_equals(self.initial, self.equals));
+        // The store compares writes itself before committing them (`Inner::equals`), so the
+        // signal counts every commit as a change.
+        let (signal, root) =
+            create_detached_root(|| signal_with_equals(self.initial, |_, _| false));
         let count = self.middleware.len();
         let store = Store {
             inner: Rc::new(Inner {

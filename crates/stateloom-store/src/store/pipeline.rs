@@ -132,77 +132,50 @@ impl<S: Clone + 'static> Store<S> {
         // Busy from here: a write made by an update closure, the equality function, an effect
         // or a listener is queued, and a panic in any of them leaves the store idle again.
         let mut commit = Committing::begin(inner);
+        let (signal, equals) = (inner.signal, inner.equals);
+        // One read of the state computes the new one and compares: a read costs about as much
+        // as the comparison of a small state.
+        let (state, equal) = match write.into_update() {
+            Update::Replace(state) => {
+                let equal = signal.with_untracked(|current| equals(current, &state));
+                (state, equal)
+            }
+            Update::Mutate(f) => signal.with_untracked(|current| {
+                // A copy keeps the old state for listeners, and a panic in `f` changes nothing.
+                let mut state = current.clone();
+                f(&mut state);
+                let equal = equals(current, &state);
+                (state, equal)
+            }),
+        };
+        inner.reached.set(inner.reached.get() + 1);
+        if equal {
+            drop(state);
+            drop(commit);
+            return;
+        }
+        commit.applied = true;
         let hooks = inner.commit_hooks.borrow().len();
-        let old = match write.into_update() {
-            // The signal's equality is the store's: one core write compares and swaps.
-            Update::Replace(state) if hooks == 0 => self.replace_in(state, &mut commit),
+        let old = if hooks == 0 {
+            self.swap_in(state)
+        } else {
             // Signals the hooks write (history's flags) change in one core batch with the
             // state: an effect reading both runs once, after both, and still inside the commit.
-            Update::Replace(state) => batch(|| {
-                let old = self.replace_in(state, &mut commit)?;
-                self.run_commit_hooks(hooks, &old);
-                Some(old)
-            }),
-            Update::Mutate(f) => {
-                // One read of the state computes the new one and compares: a read costs about
-                // as much as the comparison of a small state.
-                let (state, equal) = inner.signal.with_untracked(|current| {
-                    // A copy keeps the old state for listeners, and a panic in `f` changes
-                    // nothing.
-                    let mut state = current.clone();
-                    f(&mut state);
-                    let equal = (inner.equals)(current, &state);
-                    (state, equal)
-                });
-                inner.reached.set(inner.reached.get() + 1);
-                if equal {
-                    None
-                } else {
-                    commit.applied = true;
-                    if hooks == 0 {
-                        Some(self.swap_in(state))
-                    } else {
-                        Some(batch(|| {
-                            let old = self.swap_in(state);
-                            self.run_commit_hooks(hooks, &old);
-                            old
-                        }))
-                    }
+            batch(|| {
+                let old = self.swap_in(state);
+                for i in 0..hooks {
+                    let hook = Rc::clone(&inner.commit_hooks.borrow()[i]);
+                    hook(&old);
                 }
-            }
+                old
+            })
         };
-        if let Some(old) = old {
-            self.notify(&old);
-        }
+        self.notify(&old);
         drop(commit);
     }
 
-    /// Puts `state` in the signal unless it equals the current state (by the signal's
-    /// equality, which is the store's), and returns the old state. Core effects that read the
-    /// store run inside this call, unless a batch is open.
-    fn replace_in(&self, state: S, commit: &mut Committing<'_, S>) -> Option<S> {
-        let inner = &*self.inner;
-        let replaced = inner.signal.replace(state);
-        inner.reached.set(inner.reached.get() + 1);
-        // `Err` is an equal state handed back (the store's signal is never disposed while a
-        // write can reach it): it is dropped, and nothing happens.
-        let old = replaced.ok()?;
-        commit.applied = true;
-        inner.version.set(inner.version.get() + 1);
-        Some(old)
-    }
-
-    /// Calls the first `hooks` commit hooks with the old state.
-    fn run_commit_hooks(&self, hooks: usize, old: &S) {
-        let inner = &*self.inner;
-        for i in 0..hooks {
-            let hook = Rc::clone(&inner.commit_hooks.borrow()[i]);
-            hook(old);
-        }
-    }
-
-    /// Puts `state` in the signal and returns the old state, without comparing them. Swapping
-    /// rather than setting hands the old state back without a clone. Core effects that read the store run inside
+    /// Puts `state` in the signal and returns the old state. Swapping rather than setting
+    /// hands the old state back without a clone. Core effects that read the store run inside
     /// this call, unless a batch is open.
     fn swap_in(&self, mut state: S) -> S {
         let inner = &*self.inner;

@@ -337,3 +337,42 @@ fn issue_a_panicking_equality_leaves_no_queued_write_behind() {
     WRITER.set(None);
     assert_eq!((store.get_state(), store.version()), (2, 1));
 }
+
+/// A core effect that panics after a committed write: the write stays committed, and the write
+/// another effect queued in reaction to it is kept, whether the write replaced the state or
+/// changed it in place.
+#[test]
+fn a_panicking_effect_after_a_commit_keeps_the_write_and_what_it_queued() {
+    fn run(write: impl FnOnce(&Store<i64>)) -> (i64, u64) {
+        let store = Store::new(0_i64);
+        let (reactor, bomb) = (store.clone(), store.clone());
+        let ((), root) = create_root(|| {
+            // Created first, so it runs first: asks for 2 once it sees 1 (queued: busy).
+            effect(move || {
+                if reactor.get_state() == 1 {
+                    reactor.set_state(2);
+                }
+            });
+            effect(move || {
+                if bomb.get_state() == 1 {
+                    panic!("effect failed");
+                }
+            });
+        });
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| write(&store)));
+        assert!(result.is_err(), "the effect's panic reaches the writer");
+        assert_eq!(store.get_state(), 1, "the write stays committed");
+        // The next write drains what the first one's effects queued.
+        store.set_state(5);
+        let seen = (store.get_state(), store.version());
+        root.dispose();
+        seen
+    }
+    let replaced = run(|s| s.set_state(1));
+    let changed = run(|s| s.update(|v| *v = 1));
+    assert_eq!(replaced, changed);
+    assert_eq!(
+        replaced.0, 2,
+        "the queued write was applied after the next one"
+    );
+}
