@@ -35,7 +35,8 @@ pub(crate) struct Options {
     pub(crate) no_run_benches: bool,
     /// Skip the JavaScript peers in `benches/js`.
     pub(crate) no_js: bool,
-    /// Skip the instruction counts under callgrind.
+    /// Skip the instruction counts under callgrind; counts already on disk stay and are
+    /// reported (recount with `instructions_only` after changing the code).
     pub(crate) no_instructions: bool,
     /// How many times to run the benches, one round after the other, so that each kernel
     /// ratio comes with its spread (0 is taken as 1).

@@ -27,7 +27,8 @@ Tasks:
   bench    run the criterion suite, then write docs/benchmarks.md and docs/benchmarks.svg
            [--no-run-benches]  only rewrite the report from the results already on disk
            [--no-js]           skip the JavaScript peers (benches/js, needs node and npm)
-           [--no-instructions] skip the instruction counts under callgrind (needs valgrind)
+           [--no-instructions] skip the instruction counts under callgrind (needs valgrind);
+                               counts already on disk are kept for the report
            [--rounds N]        run the benches N times in a row and report each kernel
                                ratio's spread over the rounds
            [--instructions-only]
