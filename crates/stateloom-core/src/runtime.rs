@@ -755,20 +755,22 @@ impl Drop for WatchGuard<'_> {
             node.flags.contains(Flags::DISPOSE_REQUESTED)
         };
         if dispose {
-            self.dispose_after_run();
+            rt.dispose_after_run(self.index, self.finished);
         }
     }
 }
 
-impl WatchGuard<'_> {
+impl Runtime {
+    /// Disposes `index`, whose run has just ended, because it asked to be disposed while it
+    /// ran. `finished` is false when the run is unwinding from a panic.
     #[cold]
-    fn dispose_after_run(&self) {
-        if self.finished {
-            self.rt.dispose_index(self.index, true);
+    fn dispose_after_run(&self, index: u32, finished: bool) {
+        if finished {
+            self.dispose_index(index, true);
         } else {
             // Already unwinding: a second panic from a cleanup would abort the process.
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                self.rt.dispose_index(self.index, true)
+                self.dispose_index(index, true)
             }));
         }
     }
@@ -832,14 +834,7 @@ impl RunGuard<'_> {
         };
         if dispose {
             self.disposed.set(true);
-            if self.finished {
-                rt.dispose_index(self.index, true);
-            } else {
-                // Already unwinding: a second panic from a cleanup would abort the process.
-                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    rt.dispose_index(self.index, true)
-                }));
-            }
+            rt.dispose_after_run(self.index, self.finished);
         }
     }
 }
