@@ -210,6 +210,11 @@ impl<T: Slot> Arena<T> {
         );
     }
 
+    /// Every slot's value, occupied or vacant (vacant ones hold a placeholder).
+    pub(crate) fn slots_mut(&mut self) -> impl Iterator<Item = &mut T> {
+        self.slots.iter_mut()
+    }
+
     /// Removes the value at `index`, leaving a placeholder, and puts the slot on the free list.
     ///
     /// # Panics

@@ -144,7 +144,10 @@ pub fn set_retained_slots(slots: usize) -> usize {
 /// assert_eq!(*log.borrow(), ["effect 0", "begin", "effect 1", "end"]);
 /// ```
 pub fn set_batch_hook(hook: impl Fn(&mut dyn FnMut()) + 'static) {
-    with_runtime(|rt| *rt.batch_hook.borrow_mut() = Some(Rc::new(hook)));
+    with_runtime(|rt| {
+        rt.hold();
+        *rt.batch_hook.borrow_mut() = Some(Rc::new(hook));
+    });
 }
 
 /// Sets how many flush rounds this thread's runtime runs before it concludes that effects

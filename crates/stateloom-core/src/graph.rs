@@ -120,6 +120,34 @@ impl Graph {
         (index, generation)
     }
 
+    /// The stamp of a new run: the next one, or `1` again once the counter runs out, when
+    /// [`restart_stamps`](Self::restart_stamps) first clears every stamp recorded so far.
+    #[inline]
+    pub(crate) fn new_stamp(&mut self) -> u32 {
+        self.next_stamp = match self.next_stamp.checked_add(1) {
+            Some(stamp) => stamp,
+            None => self.restart_stamps(),
+        };
+        self.next_stamp
+    }
+
+    /// Clears the stamps that sources' marks and links hold, so none equals a stamp handed
+    /// out again after the counter wrapped: a stale one would make a run's first read of a
+    /// source look like a repeated read, and lose the dependency. Returns the first stamp.
+    ///
+    /// Runs still in progress keep their stamps; with their sources' marks cleared, their
+    /// later reads take the slower paths of `link`, which stay correct.
+    #[cold]
+    fn restart_stamps(&mut self) -> u32 {
+        for node in self.nodes.slots_mut() {
+            if !node.flags.is_kind(NodeKind::Effect) {
+                node.mark = 0;
+            }
+        }
+        self.links.clear_stamps();
+        1
+    }
+
     /// Puts `child` at the head of `owner`'s children, so children are listed newest first.
     /// The head's `prev_sibling` names the owner, tagged, so no node needs an owner field.
     fn adopt(&mut self, owner: u32, child: u32) {

@@ -18,6 +18,7 @@ use check::Check;
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
+use std::mem::ManuallyDrop;
 use std::panic::Location;
 use std::ptr::NonNull;
 use std::rc::Rc;
@@ -127,10 +128,40 @@ pub(crate) struct Runtime {
     pub(crate) retained_slots: Cell<usize>,
     /// Blocks of dropped payloads, kept for the next payloads of the same size.
     pub(crate) blocks: BlockPool,
+    /// Whether the runtime holds anything its teardown must free, or was torn down.
+    life: Cell<Life>,
 }
 
 thread_local! {
-    static RUNTIME: Runtime = const { Runtime::new() };
+    /// This thread's runtime. It has no destructor, so reaching it is a plain thread-pointer
+    /// offset, without the "registered, alive or destroyed" check a thread-local with a
+    /// destructor makes on every access; [`TEARDOWN`] frees what it holds at thread exit.
+    static RUNTIME: ManuallyDrop<Runtime> = const { ManuallyDrop::new(Runtime::new()) };
+    /// Tears this thread's runtime down when the thread exits; registered by
+    /// [`Runtime::hold`] before the runtime first holds anything.
+    static TEARDOWN: Teardown = const { Teardown };
+}
+
+/// Where a thread's runtime is in its life (see [`Runtime::life`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Life {
+    /// Holds nothing that needs freeing; [`TEARDOWN`] is not registered yet.
+    Empty,
+    /// [`TEARDOWN`] is registered and will free what the runtime holds.
+    Holding,
+    /// Torn down at thread exit: what it held is freed or being freed, and it takes nothing
+    /// new.
+    TornDown,
+}
+
+/// Frees what this thread's runtime holds when the thread exits (its thread-local's
+/// destructor).
+struct Teardown;
+
+impl Drop for Teardown {
+    fn drop(&mut self) {
+        with_runtime(Runtime::tear_down);
+    }
 }
 
 /// Runs `f` with this thread's runtime.
@@ -141,24 +172,23 @@ thread_local! {
 /// reach the runtime through an indirect call (17 % of the instructions of `kairo_repeated`).
 #[inline(always)]
 pub(crate) fn with_runtime<R>(f: impl FnOnce(&Runtime) -> R) -> R {
-    let rt: *const Runtime = RUNTIME.with(std::ptr::from_ref);
-    // SAFETY: `RUNTIME.with` returned (it panics once the runtime is destroyed), so the
-    // runtime is alive now, and it is destroyed only by this thread's thread-local
-    // destructors at exit, which cannot start while this frame is on the stack: a destructor
-    // that runs a read gets here through `with`, which fails for a runtime being destroyed.
-    // `Runtime` is only used through `&` (its mutable parts are cells), so the shared
-    // reference aliases nothing mutable.
+    let rt: *const ManuallyDrop<Runtime> = RUNTIME.with(std::ptr::from_ref);
+    // SAFETY: the runtime's thread-local has no destructor, so its memory stays valid until
+    // the thread's thread-local storage is released, after every thread-local destructor has
+    // run and no code of the thread runs any more; it is never dropped in place (its
+    // teardown only swaps owned parts out of its cells). `Runtime` is only used through `&`
+    // (its mutable parts are cells), so the shared reference aliases nothing mutable.
     #[allow(unsafe_code)]
     let rt = unsafe { &*rt };
     f(rt)
 }
 
 /// Runs `f` with this thread's runtime, or returns `None` when the thread is exiting and the
-/// runtime is already gone (or being dropped). Disposal uses it: a value whose `Drop` disposes
+/// runtime is torn down (or being torn down). Disposal uses it: a value whose `Drop` disposes
 /// nodes may be dropped by the runtime's own teardown, when there is nothing left to free.
 #[inline]
 pub(crate) fn try_with_runtime<R>(f: impl FnOnce(&Runtime) -> R) -> Option<R> {
-    RUNTIME.try_with(f).ok()
+    with_runtime(|rt| (rt.life.get() != Life::TornDown).then(|| f(rt)))
 }
 
 /// Why a read failed, kept small so the hot path returns in registers instead of moving a
@@ -228,7 +258,53 @@ impl Runtime {
             flush_round_limit: Cell::new(flush::DEFAULT_FLUSH_ROUND_LIMIT),
             retained_slots: Cell::new(dispose::DEFAULT_RETAINED_SLOTS),
             blocks: BlockPool::new(),
+            life: Cell::new(Life::Empty),
         }
+    }
+
+    /// Called before the runtime starts holding something that must be freed at thread exit
+    /// (a node, a scope, a batch hook): registers the teardown the first time.
+    ///
+    /// # Panics
+    /// If the runtime was already torn down: the thread is exiting, and a thread-local's
+    /// destructor tried to create a node or enter a scope after the runtime's own teardown.
+    #[inline]
+    pub(crate) fn hold(&self) {
+        if self.life.get() != Life::Holding {
+            self.hold_first();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn hold_first(&self) {
+        match self.life.get() {
+            Life::Holding => {}
+            Life::Empty => {
+                // Registering may fail once the thread's thread-local destructors have begun;
+                // then what the runtime holds stays allocated until the thread is gone.
+                let _ = TEARDOWN.try_with(|_| ());
+                self.life.set(Life::Holding);
+            }
+            Life::TornDown => panic!(
+                "the stateloom runtime was used after its teardown at thread exit (from a \
+                 thread-local's destructor)"
+            ),
+        }
+    }
+
+    /// Frees what the runtime holds, at thread exit. Values' destructors may run user code;
+    /// the runtime counts as gone meanwhile ([`try_with_runtime`] returns `None`), as it does
+    /// after.
+    fn tear_down(&self) {
+        self.life.set(Life::TornDown);
+        let graph = std::mem::replace(&mut *self.graph.borrow_mut(), Graph::new());
+        drop(graph);
+        drop(self.cycle.take());
+        drop(self.batch_hook.take());
+        drop(self.scopes.take());
+        drop(self.graveyard.take());
+        self.blocks.trim(0);
     }
 
     /// Swaps in a tracking context and returns a guard that restores the previous one.
@@ -297,6 +373,7 @@ impl Runtime {
         payload: Payload,
         origin: &'static Location<'static>,
     ) -> NodeRef {
+        self.hold();
         let mut graph = self.graph.borrow_mut();
         let owner = self.live_owner(&graph);
         let (index, generation) = graph.insert(Node::new(kind, flags, payload, origin), owner);
@@ -361,10 +438,10 @@ impl Runtime {
         Ok(ptr)
     }
 
-    /// The fast path of [`read`](Self::read) for a signal, kept free of calls so that it
-    /// needs no saved registers: the pointer to its cell with the read counted, or `None`
-    /// when the read needs the full path (a scope is entered, or the signal was disposed, has
-    /// a write to commit, is being updated or has `u16::MAX` reads open).
+    /// The fast path of [`read`](Self::read) for a signal, small enough to inline into every
+    /// typed read: the pointer to its cell with the read counted, or `None`, having changed
+    /// nothing, when the read needs the full path (a scope is entered, or the signal was
+    /// disposed, has a write to commit, is being updated or has `u16::MAX` reads open).
     #[inline(always)]
     pub(crate) fn read_signal_fast<P: 'static>(
         &self,
@@ -588,9 +665,7 @@ impl Runtime {
     pub(crate) fn run_consumer(&self, index: u32) -> bool {
         let (ops, stamp, has_owned, generation) = {
             let mut graph = self.graph.borrow_mut();
-            // `0` is the mark of a source no run has tracked, so it is never a stamp.
-            graph.next_stamp = graph.next_stamp.checked_add(1).unwrap_or(1);
-            let stamp = graph.next_stamp;
+            let stamp = graph.new_stamp();
             let node = graph.nodes.at_mut(index);
             debug_assert!(
                 !node.flags.intersects(Flags::RUNNING | Flags::CHECKING),
@@ -836,5 +911,35 @@ impl RunGuard<'_> {
             self.disposed.set(true);
             rt.dispose_after_run(self.index, self.finished);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_runtime;
+    use crate::{computed, signal};
+
+    /// Sets the stamp the next run's stamp follows.
+    fn set_next_stamp(stamp: u32) {
+        with_runtime(|rt| rt.graph.borrow_mut().next_stamp = stamp);
+    }
+
+    #[test]
+    fn a_stamp_handed_out_again_after_the_counter_wraps_does_not_hide_a_dependency() {
+        let a = signal(1);
+        let first = computed(move || a.get());
+        set_next_stamp(0);
+        assert_eq!(first.get(), 1, "this run has stamp 1, the signal's mark");
+        set_next_stamp(u32::MAX);
+        // This run's stamp wraps to 1: its read of `a` is its first, not a repeat.
+        let second = computed(move || a.get() + 10);
+        assert_eq!(second.get(), 11);
+        a.set(2);
+        assert_eq!(
+            second.get(),
+            12,
+            "the second computed depends on the signal"
+        );
+        assert_eq!(first.get(), 2);
     }
 }

@@ -192,6 +192,7 @@ pub fn run_in_scope<R>(scope: &Scope, f: impl FnOnce() -> R) -> R {
         }
     }
     with_runtime(|rt| {
+        rt.hold();
         rt.scopes.borrow_mut().push(scope.clone());
         rt.in_scope.set(true);
     });

@@ -207,16 +207,19 @@ impl<T: 'static> Signal<T> {
         cell: std::ptr::NonNull<SignalCell<T>>,
         f: impl FnOnce(&T) -> R,
     ) -> R {
-        let _borrow = ReadBorrow {
+        // Ends the read if `f` panics.
+        let borrow = ReadBorrow {
             rt,
             node: self.node,
         };
         // SAFETY: the read checked the handle's generation, so `cell` points at the
         // `SignalCell<T>` that `create` made for this node. The read is counted in the node
-        // until `_borrow` drops, so the payload stays allocated (even if the node is disposed
-        // meanwhile) and no write takes the value mutably (`SignalCell`).
+        // until it ends below (or `borrow` drops), so the payload stays allocated (even if the
+        // node is disposed meanwhile) and no write takes the value mutably (`SignalCell`).
         let value = unsafe { &*cell.as_ref().value.get() };
-        f(value)
+        let r = f(value);
+        std::mem::forget(borrow);
+        rt.end_read_with(self.node, r)
     }
 
     /// The read [`read_fast`](Self::read_fast) falls back to: scope overrides, commits,

@@ -125,6 +125,13 @@ impl Links {
         true
     }
 
+    /// Clears the run stamp of every link, live or vacant (see `Graph::restart_stamps`).
+    pub(crate) fn clear_stamps(&mut self) {
+        for link in &mut self.slots {
+            link.stamp = 0;
+        }
+    }
+
     fn release(&mut self, id: u32) {
         let link = &mut self.slots[id as usize];
         *link = Link {
@@ -144,16 +151,21 @@ impl Links {
 impl Graph {
     /// Records that `sub`, during the run stamped `stamp`, read `dep`.
     ///
-    /// Tries, in order: the dependency just tracked (a repeated read), the next dependency of
-    /// the previous run (the usual case: reads happen in the same order every run), a link at
-    /// the tail of `dep`'s subscribers stamped with this run (a repeated read further back).
-    /// Only then does it create a link, placed right after the last tracked one.
+    /// Tries, in order: `dep`'s mark (a source this run already tracked, the cheapest test,
+    /// since the caller has just read `dep`'s node), the next dependency of the previous run
+    /// (the usual case: reads happen in the same order every run), the dependency just
+    /// tracked (a repeated read after a nested run overwrote the mark), and a link at the
+    /// tail of `dep`'s subscribers stamped with this run (a repeated read further back). Only
+    /// then does it create a link, placed right after the last tracked one.
     #[inline(always)]
     pub(crate) fn link(&mut self, dep: u32, sub: u32, stamp: u32) {
-        let prev_dep = self.nodes.at(sub).deps_tail;
-        if prev_dep != NIL && self.links.at(prev_dep).dep == dep {
+        // Invariant: a source's mark equals a stamp only if the run with that stamp tracked it
+        // (stamps are unique per run, see `Graph::new_stamp`, and never 0, the mark of a
+        // source nothing tracked yet).
+        if self.nodes.at(dep).mark == stamp {
             return;
         }
+        let prev_dep = self.nodes.at(sub).deps_tail;
         let next_dep = if prev_dep == NIL {
             self.nodes.at(sub).deps
         } else {
@@ -165,9 +177,7 @@ impl Graph {
             self.nodes.at_mut(dep).mark = stamp;
             return;
         }
-        // Invariant: a source's mark equals a stamp only if the run with that stamp tracked it
-        // (stamps are unique per run and never 0, the mark of a source nothing tracked yet).
-        if self.nodes.at(dep).mark == stamp {
+        if prev_dep != NIL && self.links.at(prev_dep).dep == dep {
             return;
         }
         self.link_after(dep, sub, stamp, prev_dep, next_dep);

@@ -174,6 +174,30 @@ impl Runtime {
         self.unpin(node.index, node.generation, false);
     }
 
+    /// Ends a read begun by [`read`](Self::read) on a signal and returns `r`, what the read
+    /// produced: [`end_read`](Self::end_read) for a read's normal end, shaped so that its
+    /// rare case (the node was freed meanwhile) is a call in tail position and the read's
+    /// fast path needs no saved registers.
+    #[inline(always)]
+    pub(crate) fn end_read_with<R>(&self, node: NodeRef, r: R) -> R {
+        let mut graph = self.graph.borrow_mut();
+        // As in `end_read`.
+        if let Some(n) = graph.nodes.get_mut_handed_out(node.index, node.generation) {
+            n.borrows -= 1;
+            return r;
+        }
+        drop(graph);
+        self.end_read_freed(node, r)
+    }
+
+    /// [`end_read_with`](Self::end_read_with) for a node freed while it was read.
+    #[cold]
+    #[inline(never)]
+    fn end_read_freed<R>(&self, node: NodeRef, r: R) -> R {
+        self.unpin(node.index, node.generation, false);
+        r
+    }
+
     /// A borrow of a node freed while it lasted has ended: removes its pin from the payload
     /// in the graveyard, and drops the payload if that was the last one. `has_pending` says
     /// the borrow left a write in the pending slot.

@@ -4,7 +4,8 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use stateloom_core::{
-    Root, computed, create_detached_root, create_root, effect, on_cleanup, runtime_stats, signal,
+    Root, batch, computed, create_detached_root, create_root, effect, on_cleanup, runtime_stats,
+    set_batch_hook, signal, untrack,
 };
 
 use crate::Log;
@@ -238,4 +239,69 @@ fn a_read_that_disposes_its_own_computed_keeps_the_value_until_it_ends() {
         "the computed's value was dropped after the read"
     );
     assert_eq!(runtime_stats().nodes, before.nodes - 2);
+}
+
+/// Adds one to a shared count when dropped; sendable, so a thread's drops can be counted
+/// after it exits.
+struct DropCount(std::sync::Arc<std::sync::atomic::AtomicU32>);
+
+impl Drop for DropCount {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl PartialEq for DropCount {
+    fn eq(&self, _: &Self) -> bool {
+        false
+    }
+}
+
+#[test]
+fn a_thread_exit_drops_every_value_and_closure_its_runtime_holds() {
+    use std::sync::{Arc, atomic::AtomicU32, atomic::Ordering};
+    let drops = Arc::new(AtomicU32::new(0));
+    let d = Arc::clone(&drops);
+    std::thread::spawn(move || {
+        // Nothing here is disposed: a signal's value, a computed's and an effect's closures,
+        // a cleanup, and a batch hook are all left for the thread's exit to free.
+        let value = signal(DropCount(Arc::clone(&d)));
+        let held = DropCount(Arc::clone(&d));
+        let c = computed(move || {
+            let _ = &held;
+            value.with(|_| 1)
+        });
+        let held = DropCount(Arc::clone(&d));
+        let _ = effect(move || {
+            let _ = &held;
+            c.get();
+        });
+        let held = DropCount(Arc::clone(&d));
+        set_batch_hook(move |run| {
+            let _ = &held;
+            run();
+        });
+        let (_, _root) = create_root(|| {
+            let held = DropCount(Arc::clone(&d));
+            on_cleanup(move || drop(held));
+        });
+        assert_eq!(
+            d.load(Ordering::SeqCst),
+            0,
+            "nothing is dropped before the exit"
+        );
+    })
+    .join()
+    .expect("the thread ends normally");
+    assert_eq!(drops.load(Ordering::SeqCst), 5);
+}
+
+#[test]
+fn a_thread_that_only_read_and_batched_exits_cleanly() {
+    let ran = std::thread::spawn(|| {
+        batch(|| ());
+        untrack(|| 7)
+    })
+    .join();
+    assert_eq!(ran.ok(), Some(7));
 }
