@@ -10,6 +10,10 @@ pub(crate) const NIL: u32 = u32::MAX;
 
 /// A value that can sit in an [`Arena`] slot: it carries the slot's generation itself, so a
 /// checked lookup reads one cache line, not two arrays.
+///
+/// `T::default()` is the placeholder of a vacant slot. It must own nothing (no allocation,
+/// no value with a destructor that does anything): the arena forgets it instead of dropping
+/// it when the slot is reused.
 pub(crate) trait Slot: Default {
     /// The generation stored in this slot.
     fn generation(&self) -> u32;
@@ -68,7 +72,9 @@ impl<T: Slot> Arena<T> {
             let slot = &mut self.slots[index as usize];
             let generation = slot.generation().wrapping_add(1);
             value.set_generation(generation);
-            *slot = value;
+            // The placeholder owns nothing (see `Slot`): forgetting it skips a drop that
+            // would do nothing, at the cost of a call through the payload's vtable.
+            std::mem::forget(std::mem::replace(slot, value));
             return (index, generation);
         }
         let index = u32::try_from(self.slots.len())
