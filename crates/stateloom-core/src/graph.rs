@@ -17,7 +17,7 @@ pub(crate) use node::{Flags, Node, NodeKind, NodeOps, OWNER_TAG, Payload, payloa
 
 use std::collections::BTreeMap;
 
-use crate::arena::{Arena, NIL};
+use crate::arena::{Arena, NIL, Slot};
 
 /// A type-erased cleanup registered with [`on_cleanup`](crate::on_cleanup).
 pub(crate) type Cleanup = Box<dyn FnOnce()>;
@@ -182,10 +182,10 @@ impl Graph {
         node.next_sibling = NIL;
     }
 
-    /// The nodes owned, directly or not, by `index`, children before their owners and newer
-    /// siblings before older ones: the order in which they are disposed. `index` itself is
-    /// last when `include_self` is set.
-    pub(crate) fn disposal_order(&mut self, index: u32, include_self: bool) -> Vec<u32> {
+    /// The nodes owned, directly or not, by `index`, with their generations, children before
+    /// their owners and newer siblings before older ones: the order in which they are
+    /// disposed. `index` itself is last when `include_self` is set.
+    pub(crate) fn disposal_order(&mut self, index: u32, include_self: bool) -> Vec<(u32, u32)> {
         let mut preorder = Vec::new();
         let base = self.scratch.len();
         if include_self {
@@ -195,7 +195,7 @@ impl Graph {
         }
         while self.scratch.len() > base {
             let n = self.scratch.pop().expect("scratch underflow");
-            preorder.push(n);
+            preorder.push((n, self.nodes.at(n).generation()));
             self.push_children(n);
         }
         preorder.reverse();
@@ -257,8 +257,9 @@ impl Graph {
             c.next_sibling = NIL;
             child = next;
         }
-        let generation = self.nodes.generation(index).expect("freed node is live");
         let node = self.nodes.remove(index);
+        // `remove` moved the slot's generation on; the node's own is the one it was handed.
+        let generation = node.generation();
         Freed {
             index,
             generation,

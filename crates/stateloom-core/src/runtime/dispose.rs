@@ -151,14 +151,7 @@ impl Runtime {
     /// the graph released. Nodes a cleanup adds to an owner that is being disposed (through
     /// `Root::run`) are disposed before that owner, so nothing is left behind.
     fn dispose_tree(&self, index: u32, include_self: bool, panics: &mut Panics) {
-        let order: Vec<(u32, u32)> = {
-            let mut graph = self.graph.borrow_mut();
-            let order = graph.disposal_order(index, include_self);
-            order
-                .into_iter()
-                .map(|i| (i, graph.nodes.generation(i).expect("owned node is live")))
-                .collect()
-        };
+        let order = self.graph.borrow_mut().disposal_order(index, include_self);
         // One `catch_unwind` for the whole loop rather than one per node: a destructor that
         // panics while a payload is dropped ends the inner loop, which starts again after that
         // node. (Cleanups are caught one by one in `run_cleanups`.)
