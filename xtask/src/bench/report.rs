@@ -238,8 +238,10 @@ fn fastest_peer(results: &Results, workload: &str, libraries: &[String]) -> Stri
     }
 }
 
-/// The instruction counts of the comparison's pairs, with the same rows and columns as the
-/// comparison table, or a sentence saying they were not measured.
+/// The instruction counts of the comparison's pairs, with the same rows as the comparison
+/// table and a column for each library that has a count (or a reason for its absence) in at
+/// least one row, or a sentence saying they were not measured. Libraries callgrind cannot
+/// count, such as the JavaScript peers, get no column.
 pub(crate) fn instruction_table(results: &Results) -> String {
     if results.instructions.is_empty() {
         return format!(
@@ -260,7 +262,16 @@ pub(crate) fn instruction_table(results: &Results) -> String {
         "The last column divides the lowest peer count (baseline excluded) by stateloom's: above 1x, stateloom executes the fewest instructions."
     );
     let _ = writeln!(out);
-    let libraries = results.libraries();
+    let libraries: Vec<String> = results
+        .libraries()
+        .into_iter()
+        .filter(|library| {
+            results
+                .instructions
+                .keys()
+                .any(|(_, counted)| counted == library)
+        })
+        .collect();
     out.push_str("| workload |");
     for library in &libraries {
         let _ = write!(out, " {library} |");
