@@ -176,8 +176,8 @@ impl Runtime {
 
     /// Ends a read begun by [`read`](Self::read) on a signal and returns `r`, what the read
     /// produced: [`end_read`](Self::end_read) for a read's normal end, shaped so that its
-    /// rare case (the node was freed meanwhile) is a call in tail position and the read's
-    /// fast path needs no saved registers.
+    /// rare case (the node was freed meanwhile) is a call in tail position, with nothing of
+    /// the read to keep across it.
     #[inline(always)]
     pub(crate) fn end_read_with<R>(&self, node: NodeRef, r: R) -> R {
         let mut graph = self.graph.borrow_mut();
