@@ -136,7 +136,9 @@ impl Graph {
     /// source look like a repeated read, and lose the dependency. Returns the first stamp.
     ///
     /// Runs still in progress keep their stamps; with their sources' marks cleared, their
-    /// later reads take the slower paths of `link`, which stay correct.
+    /// later reads take the slower paths of `link`, which stay correct, and with their links'
+    /// stamps cleared, `is_tracked` counts every link of theirs as read, so a change during
+    /// such a run errs towards running it again.
     #[cold]
     fn restart_stamps(&mut self) -> u32 {
         for node in self.nodes.slots_mut() {

@@ -942,4 +942,30 @@ mod tests {
         );
         assert_eq!(first.get(), 2);
     }
+
+    #[test]
+    fn a_run_in_progress_when_the_counter_wraps_still_reruns_for_a_change_it_read() {
+        use std::cell::RefCell;
+        use std::rc::Rc;
+
+        let a = signal(0);
+        let seen = Rc::new(RefCell::new(Vec::new()));
+        let log = Rc::clone(&seen);
+        let _effect = crate::effect(move || {
+            let value = a.get();
+            // The nested computed's first run takes the last stamp before the wrap, so the
+            // stamps restart while this effect runs.
+            set_next_stamp(u32::MAX);
+            let nested = computed(move || a.get() + 1);
+            assert_eq!(nested.get(), value + 1);
+            log.borrow_mut().push(value);
+            if value == 0 {
+                // A change of a source this run has already read, committed during the run
+                // by the read that follows: the effect must run again.
+                a.set(1);
+                assert_eq!(a.get(), 1);
+            }
+        });
+        assert_eq!(*seen.borrow(), [0, 1]);
+    }
 }
