@@ -159,29 +159,21 @@ impl Runtime {
         false
     }
 
-    /// Ends a read begun by [`read`](Self::read) on a signal.
+    /// Ends a read begun by [`read`](Self::read) on a signal (a read whose guard drops).
     #[inline]
     pub(crate) fn end_read(&self, node: NodeRef) {
+        self.end_read_with(node, ());
+    }
+
+    /// Ends a read begun by [`read`](Self::read) on a signal and returns `r`, what the read
+    /// produced, shaped so that the rare case (the node was freed meanwhile) is a call in
+    /// tail position, with nothing of the read to keep across it.
+    #[inline(always)]
+    pub(crate) fn end_read_with<R>(&self, node: NodeRef, r: R) -> R {
         let mut graph = self.graph.borrow_mut();
         // The read found the node live, so its index was handed out; if user code freed the
         // node meanwhile, the read's pin keeps its payload in the graveyard, and nothing
         // shrinks the arena until the graveyard is empty (`Runtime::shrink_if_idle`).
-        if let Some(n) = graph.nodes.get_mut_handed_out(node.index, node.generation) {
-            n.borrows -= 1;
-            return;
-        }
-        drop(graph);
-        self.unpin(node.index, node.generation, false);
-    }
-
-    /// Ends a read begun by [`read`](Self::read) on a signal and returns `r`, what the read
-    /// produced: [`end_read`](Self::end_read) for a read's normal end, shaped so that its
-    /// rare case (the node was freed meanwhile) is a call in tail position, with nothing of
-    /// the read to keep across it.
-    #[inline(always)]
-    pub(crate) fn end_read_with<R>(&self, node: NodeRef, r: R) -> R {
-        let mut graph = self.graph.borrow_mut();
-        // As in `end_read`.
         if let Some(n) = graph.nodes.get_mut_handed_out(node.index, node.generation) {
             n.borrows -= 1;
             return r;
